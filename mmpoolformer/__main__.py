@@ -1,0 +1,3 @@
+from .collect_env import main
+
+main()
