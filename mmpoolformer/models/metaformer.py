@@ -1,0 +1,288 @@
+"""MetaFormer and PoolFormer backbones ("MetaFormer Is Actually What You Need for Vision", Yu et al., CVPR 2022).
+
+A MetaFormer is a stem convolution followed by stages of blocks; every block is::
+
+    x = x + DropPath(layer_scale1 * TokenMixer(Norm(x)))
+    x = x + DropPath(layer_scale2 * ConvMlp(Norm(x)))
+
+Stage i (i >= 1) starts with a stride-2 convolution, so stage i outputs ``embed_dims[i]`` channels at stride
+4 * 2**i. PoolFormer is the MetaFormer whose token mixer is ``Pooling`` in every stage. For dense prediction each
+requested stage output passes through its own norm (``out_norms``), as in the official detection/segmentation model;
+only requested stages get one, so no parameter is left unused.
+
+Parameter names (the layout ``tools/convert_checkpoint.py`` writes)::
+
+    stem.{weight,bias}                               7x7 stride-4 convolution
+    stages.{i}.downsample.{weight,bias}              3x3 stride-2 convolution, i >= 1
+    stages.{i}.blocks.{j}.{norm1,norm2}.*            block norms
+    stages.{i}.blocks.{j}.token_mixer.*              mixer parameters (none for Pooling)
+    stages.{i}.blocks.{j}.mlp.{fc1,fc2}.*            1x1 convolutions
+    stages.{i}.blocks.{j}.{layer_scale1,layer_scale2}  shape (C,)
+    out_norms.{i}.*                                  norm of each requested stage output
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_activation_layer
+from mmcv.cnn.bricks import DropPath
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..registry import MODELS
+from .norms import build_channel_norm
+
+# The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
+ARCH_SETTINGS = {
+    's12': dict(depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
+                layer_scale_init_value=1e-5),
+    's24': dict(depths=[4, 4, 12, 4], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
+                layer_scale_init_value=1e-5),
+    's36': dict(depths=[6, 6, 18, 6], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
+                layer_scale_init_value=1e-6),
+    'm36': dict(depths=[6, 6, 18, 6], embed_dims=[96, 192, 384, 768], mlp_ratios=[4, 4, 4, 4],
+                layer_scale_init_value=1e-6),
+    'm48': dict(depths=[8, 8, 24, 8], embed_dims=[96, 192, 384, 768], mlp_ratios=[4, 4, 4, 4],
+                layer_scale_init_value=1e-6),
+}
+
+
+def resolve_arch(arch: Union[str, dict]) -> dict:
+    """Return the full arch dict (depths, embed_dims, mlp_ratios, layer_scale_init_value) for a name or a dict."""
+    if isinstance(arch, str):
+        if arch.lower() not in ARCH_SETTINGS:
+            raise KeyError(f"arch='{arch}' is unknown; choose one of {sorted(ARCH_SETTINGS)} or pass a dict with "
+                           f"depths and embed_dims")
+        return copy.deepcopy(ARCH_SETTINGS[arch.lower()])
+    missing = {'depths', 'embed_dims'} - set(arch)
+    if missing:
+        raise KeyError(f'arch dict {arch} lacks {sorted(missing)}; it needs depths and embed_dims '
+                       f'(mlp_ratios and layer_scale_init_value are optional)')
+    num_stages = len(arch['depths'])
+    full = dict(mlp_ratios=[4] * num_stages, layer_scale_init_value=1e-5)
+    full.update(copy.deepcopy(arch))
+    for key in ('embed_dims', 'mlp_ratios'):
+        if len(full[key]) != num_stages:
+            raise ValueError(f'arch {key}={full[key]} has {len(full[key])} entries but depths has {num_stages}')
+    return full
+
+
+class ConvMlp(nn.Module):
+    """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout."""
+
+    def __init__(self, dim: int, hidden_dim: int, act_cfg: dict, drop: float = 0.):
+        super().__init__()
+        self.fc1 = nn.Conv2d(dim, hidden_dim, 1)
+        self.act = build_activation_layer(act_cfg)
+        self.fc2 = nn.Conv2d(hidden_dim, dim, 1)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class MetaFormerBlock(nn.Module):
+    """One MetaFormer block on an NCHW map of ``dim`` channels (see the module docstring).
+
+    Args:
+        token_mixer: config of a mixer registered in ``mmpoolformer.registry.MODELS``; ``dim`` is filled in.
+        layer_scale_init_value: initial value of the per-channel residual scales; ``None`` disables layer scale.
+    """
+
+    def __init__(self, dim: int, token_mixer: dict, mlp_ratio: float, norm_cfg: Optional[dict], act_cfg: dict,
+                 drop: float = 0., drop_path: float = 0., layer_scale_init_value: Optional[float] = 1e-5):
+        super().__init__()
+        self.norm1 = build_channel_norm(norm_cfg, dim)
+        self.token_mixer = MODELS.build(dict(token_mixer, dim=dim))
+        self.norm2 = build_channel_norm(norm_cfg, dim)
+        self.mlp = ConvMlp(dim, int(dim * mlp_ratio), act_cfg, drop)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        if layer_scale_init_value is None:
+            self.layer_scale1 = self.layer_scale2 = None
+        else:
+            self.layer_scale1 = nn.Parameter(torch.full((dim,), float(layer_scale_init_value)))
+            self.layer_scale2 = nn.Parameter(torch.full((dim,), float(layer_scale_init_value)))
+
+    @staticmethod
+    def _scale(x: torch.Tensor, scale: Optional[torch.Tensor]) -> torch.Tensor:
+        return x if scale is None else x * scale[:, None, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self._scale(self.token_mixer(self.norm1(x)), self.layer_scale1))
+        return x + self.drop_path(self._scale(self.mlp(self.norm2(x)), self.layer_scale2))
+
+
+class MetaFormerStage(nn.Module):
+    """A stride-2 downsampling convolution (absent in stage 0, which follows the stem) and a sequence of blocks."""
+
+    def __init__(self, downsample: Optional[nn.Module], blocks: List[nn.Module]):
+        super().__init__()
+        self.downsample = downsample if downsample is not None else nn.Identity()
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(self.downsample(x))
+
+
+@MODELS.register_module()
+class MetaFormer(BaseModule):
+    """General MetaFormer backbone emitting a feature pyramid.
+
+    Args:
+        arch: 's12', 's24', 's36', 'm36', 'm48' or a dict with ``depths`` and ``embed_dims`` (optionally
+            ``mlp_ratios`` and ``layer_scale_init_value``; ``None`` disables layer scale).
+        token_mixers: one mixer config for all stages, or a list with one per stage, e.g. the paper's hybrid
+            ``[dict(type='Pooling'), dict(type='Pooling'), dict(type='Attention'), dict(type='Attention')]``.
+        norm_cfg: norm of the blocks and of the stage outputs (default GroupNorm with one group, the paper's
+            "modified layer norm"); ``None`` removes normalisation.
+        act_cfg: activation inside the channel MLP.
+        in_channels: image channels.
+        stem_cfg / downsample_cfg: kernel_size, stride, padding of the stem and stage-entry convolutions.
+        drop_rate: dropout inside the MLP. drop_path_rate: stochastic depth, rising linearly to this value over all
+            blocks.
+        out_indices: stages whose (normed) output is returned, in this order; negative indices count from the end.
+        frozen_stages: -1 freezes nothing; 0 the stem; k >= 1 also stages 0..k-1 (with their downsampling
+            convolutions and output norms). Frozen parts stay in eval mode with no gradient after ``train()``.
+        norm_eval: keep BatchNorm-type layers in eval mode while training.
+        init_cfg: MMEngine init config; ``dict(type='Pretrained', checkpoint=FILE_OR_URL)`` loads official, timm,
+            mmpretrain or mmpoolformer weights (see ``mmpoolformer.checkpoint``); add ``trusted=True`` only for a
+            trusted file that cannot be loaded safely.
+        pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+
+    Forward: ``(N, in_channels, H, W)`` -> tuple of ``(N, embed_dims[i], ~H / 2**(i+2), ~W / 2**(i+2))`` for i in
+    ``out_indices``; any H and W work.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 's12',
+                 token_mixers: Union[dict, Sequence[dict]] = dict(type='Pooling', pool_size=3),
+                 norm_cfg: Optional[dict] = dict(type='GN', num_groups=1),
+                 act_cfg: dict = dict(type='GELU'),
+                 in_channels: int = 3,
+                 stem_cfg: dict = dict(kernel_size=7, stride=4, padding=2),
+                 downsample_cfg: dict = dict(kernel_size=3, stride=2, padding=1),
+                 drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 pretrained: Optional[str] = None):
+        if pretrained is not None:
+            if init_cfg is not None:
+                raise ValueError('pass either pretrained or init_cfg to the backbone, not both')
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        super().__init__(init_cfg=init_cfg)
+        self.arch_name = arch if isinstance(arch, str) else 'custom'
+        self.arch = resolve_arch(arch)
+        depths, dims = self.arch['depths'], self.arch['embed_dims']
+        num_stages = len(depths)
+        self.num_stages = num_stages
+        self.embed_dims = list(dims)
+
+        if isinstance(token_mixers, dict):
+            token_mixers = [token_mixers] * num_stages
+        if len(token_mixers) != num_stages:
+            raise ValueError(f'token_mixers has {len(token_mixers)} entries but the arch has {num_stages} stages')
+
+        self.out_indices = self._check_out_indices(out_indices, num_stages)
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'frozen_stages={frozen_stages} is out of range: use -1 (nothing), 0 (stem) up to '
+                             f'{num_stages} (all stages)')
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        self.stem = nn.Conv2d(in_channels, dims[0], **stem_cfg)
+        total_blocks = sum(depths)
+        stages, block_index = [], 0
+        for i in range(num_stages):
+            downsample = nn.Conv2d(dims[i - 1], dims[i], **downsample_cfg) if i > 0 else None
+            blocks = []
+            for _ in range(depths[i]):
+                rate = drop_path_rate * block_index / max(total_blocks - 1, 1)
+                blocks.append(MetaFormerBlock(dims[i], token_mixers[i], self.arch['mlp_ratios'][i], norm_cfg,
+                                              act_cfg, drop=drop_rate, drop_path=rate,
+                                              layer_scale_init_value=self.arch['layer_scale_init_value']))
+                block_index += 1
+            stages.append(MetaFormerStage(downsample, blocks))
+        self.stages = nn.ModuleList(stages)
+        self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i]) for i in self.out_indices})
+        self._freeze_stages()
+
+    @staticmethod
+    def _check_out_indices(out_indices: Union[int, Sequence[int]], num_stages: int) -> Tuple[int, ...]:
+        if isinstance(out_indices, int):
+            out_indices = (out_indices,)
+        resolved = []
+        for index in out_indices:
+            if not -num_stages <= index < num_stages:
+                raise IndexError(f'out_indices={tuple(out_indices)} is out of range: the backbone has {num_stages} '
+                                 f'stages, so use indices 0..{num_stages - 1} (or -{num_stages}..-1)')
+            resolved.append(index % num_stages)
+        if len(set(resolved)) != len(resolved):
+            raise ValueError(f'out_indices={tuple(out_indices)} names a stage twice')
+        return tuple(resolved)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        x = self.stem(x)
+        features: Dict[int, torch.Tensor] = {}
+        last = max(self.out_indices, default=-1)
+        for i, stage in enumerate(self.stages[:last + 1]):
+            x = stage(x)
+            if i in self.out_indices:
+                features[i] = self.out_norms[str(i)](x)
+        return tuple(features[i] for i in self.out_indices)
+
+    def _frozen_modules(self) -> List[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        modules: List[nn.Module] = [self.stem]
+        for i in range(self.frozen_stages):
+            modules.append(self.stages[i])
+            if str(i) in self.out_norms:
+                modules.append(self.out_norms[str(i)])
+        return modules
+
+    def _freeze_stages(self) -> None:
+        for module in self._frozen_modules():
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'MetaFormer':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, _BatchNorm):
+                    module.eval()
+        return self
+
+    def init_weights(self) -> None:
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            from ..checkpoint import load_backbone_weights
+            cfg = self.init_cfg
+            load_backbone_weights(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
+                                  trusted=cfg.get('trusted', False))
+            self._is_init = True
+        else:
+            super().init_weights()
+
+
+@MODELS.register_module()
+class PoolFormer(MetaFormer):
+    """PoolFormer: the MetaFormer whose token mixer is ``AvgPool(x) - x`` in every stage.
+
+    Args:
+        arch: 's12', 's24', 's36', 'm36', 'm48' or an arch dict (see :class:`MetaFormer`).
+        pool_size: odd pooling window (the paper uses 3).
+        **kwargs: any other :class:`MetaFormer` argument (norm_cfg, act_cfg, drop_path_rate, out_indices,
+            frozen_stages, norm_eval, init_cfg, ...).
+    """
+
+    def __init__(self, arch: Union[str, dict] = 's12', pool_size: int = 3, **kwargs):
+        if 'token_mixers' in kwargs:
+            raise TypeError('PoolFormer always mixes tokens by pooling; use mmpoolformer.MetaFormer for other '
+                            'token_mixers')
+        super().__init__(arch=arch, token_mixers=dict(type='Pooling', pool_size=pool_size), **kwargs)

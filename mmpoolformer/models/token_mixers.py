@@ -1,0 +1,106 @@
+"""Token mixers: the part of a MetaFormer block that exchanges information between spatial positions.
+
+Every mixer maps an NCHW tensor of ``dim`` channels to one of the same shape. They are registered in
+``mmpoolformer.registry.MODELS`` and built from a config dict with ``dim`` filled in by the block, e.g.
+``dict(type='Pooling', pool_size=3)``. Register your own the same way::
+
+    from mmpoolformer.registry import MODELS
+
+    @MODELS.register_module()
+    class MyMixer(nn.Module):
+        def __init__(self, dim, **kwargs): ...
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model.weight_init import trunc_normal_
+
+from ..registry import MODELS
+
+
+@MODELS.register_module()
+class Pooling(nn.Module):
+    """PoolFormer's mixer: ``AvgPool(x) - x`` with a stride-1, same-size average pool.
+
+    Padded positions are left out of each average (``count_include_pad=False``); the subtraction of the input makes
+    the block's residual add the pooled value itself.
+
+    Args:
+        dim: channels (unused; accepted so every mixer is built the same way).
+        pool_size: odd window size in pixels.
+    """
+
+    def __init__(self, dim: int = None, pool_size: int = 3):
+        super().__init__()
+        if pool_size < 1 or pool_size % 2 == 0:
+            raise ValueError(f'pool_size={pool_size} is invalid: PoolFormer pooling keeps the feature size only for '
+                             f'an odd pool_size (e.g. 3, 5 or 7)')
+        self.pool = nn.AvgPool2d(pool_size, stride=1, padding=pool_size // 2, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x) - x
+
+
+@MODELS.register_module(name='Identity')
+class IdentityMixer(nn.Module):
+    """No token mixing at all (the paper's "Identity mapping" ablation): returns its input."""
+
+    def __init__(self, dim: int = None):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@MODELS.register_module()
+class DepthwiseConv(nn.Module):
+    """Depthwise convolution mixer (the paper's "Depthwise Convolution" ablation).
+
+    Args:
+        dim: channels.
+        kernel_size: odd kernel size; the padding keeps the feature size.
+    """
+
+    def __init__(self, dim: int, kernel_size: int = 3, bias: bool = True):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f'kernel_size={kernel_size} must be odd to keep the feature size')
+        self.conv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+@MODELS.register_module()
+class Attention(nn.Module):
+    """Global multi-head self-attention over all H*W positions (works at any input size).
+
+    Args:
+        dim: channels C; the number of heads is ``C // head_dim`` (at least 1).
+        head_dim: channels per head (the MetaFormer hybrids use 32).
+        qkv_bias / proj_bias: whether the query/key/value and output projections have a bias.
+        attn_drop / proj_drop: dropout rates on the attention weights and on the output.
+    """
+
+    def __init__(self, dim: int, head_dim: int = 32, qkv_bias: bool = False, proj_bias: bool = False,
+                 attn_drop: float = 0., proj_drop: float = 0.):
+        super().__init__()
+        self.num_heads = max(dim // head_dim, 1)
+        self.head_dim = head_dim
+        inner = self.num_heads * head_dim
+        self.qkv = nn.Linear(dim, 3 * inner, bias=qkv_bias)
+        self.proj = nn.Linear(inner, dim, bias=proj_bias)
+        self.attn_drop = attn_drop
+        self.proj_drop = nn.Dropout(proj_drop)
+        for layer in (self.qkv, self.proj):
+            trunc_normal_(layer.weight, std=.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)  # B, N, C
+        q, k, v = self.qkv(tokens).reshape(b, h * w, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, h * w, -1)))
+        return out.transpose(1, 2).reshape(b, c, h, w)

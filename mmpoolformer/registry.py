@@ -1,0 +1,14 @@
+"""Registries of the ``mmpoolformer`` scope.
+
+Each is a child of MMEngine's root registry, so ``type='mmpoolformer.PoolFormer'`` resolves from the MODELS registry
+of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'])`` has run.
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locations=['mmpoolformer.models'])
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmpoolformer',
+                      locations=['mmpoolformer.datasets'])
