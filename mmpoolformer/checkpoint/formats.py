@@ -1,0 +1,155 @@
+"""Recognise PoolFormer weight layouts and rename them to mmpoolformer's (see ``models/metaformer.py``).
+
+Layouts understood (detected from the key names, after unwrapping ``state_dict``/``model`` and a ``module.`` or
+``backbone.`` prefix):
+
+- ``official``: the sail-sg files: ImageNet ``poolformer_*.pth.tar`` (``patch_embed.proj``, ``network.N.M``,
+  classifier ``norm``/``head``), and dense-prediction backbones and mmdet 2.x / mmseg 0.x detector files
+  (``backbone.`` prefix, stage-output norms ``norm0/2/4/6``). mmpretrain's PoolFormer uses the same names
+  (``backbone.network...``, ``backbone.norm6``, ``head.fc``).
+- ``timm``: timm's ``poolformer_*`` (``stem.conv``, ``stages.i.downsample.conv``, ``layer_scale1.scale``,
+  classifier ``head.norm``/``head.fc``).
+- ``mmpoolformer``: this toolbox's own names.
+
+Even ``network`` entries are stages, odd ones the downsampling convolutions between them.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import torch
+
+from .io import CheckpointError
+
+WRAPPER_KEYS = ('state_dict', 'model', 'module')
+
+
+@dataclass
+class ConvertedWeights:
+    """Result of :func:`convert_weights`.
+
+    backbone: tensors under mmpoolformer backbone names (no prefix).
+    dropped: source keys of the image classifier (final norm, head), which dense prediction does not use.
+    outside: tensors outside the backbone (neck, heads of a detector file), under their full original names.
+    prefix: the backbone prefix found in the file ('' for a backbone/classifier file, 'backbone.' for a model).
+    layout: 'official', 'timm' or 'mmpoolformer'.
+    """
+    backbone: Dict[str, torch.Tensor]
+    dropped: List[str] = field(default_factory=list)
+    outside: Dict[str, torch.Tensor] = field(default_factory=dict)
+    prefix: str = ''
+    layout: str = ''
+
+    def full_state_dict(self) -> Dict[str, torch.Tensor]:
+        """Backbone (renamed, under the original prefix) plus everything outside it, classifier dropped."""
+        state = {self.prefix + k: v for k, v in self.backbone.items()}
+        state.update(self.outside)
+        return state
+
+
+def unwrap_state_dict(obj, source: str) -> Dict[str, torch.Tensor]:
+    """The flat name -> tensor dict inside a loaded file (handles ``state_dict``/``model`` wrappers, ``module.``)."""
+    while isinstance(obj, dict):
+        inner = next((obj[k] for k in WRAPPER_KEYS if isinstance(obj.get(k), dict)), None)
+        if inner is None:
+            break
+        obj = inner
+    if not isinstance(obj, dict) or not any(torch.is_tensor(v) for v in obj.values()):
+        raise CheckpointError(f'checkpoint {source} holds no state dict of tensors (found {type(obj).__name__}); '
+                              f'pass a PoolFormer weight file')
+    state = {k: v for k, v in obj.items() if torch.is_tensor(v)}
+    if all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    return state
+
+
+def detect_layout(keys) -> Optional[str]:
+    keys = set(keys)
+    if 'patch_embed.proj.weight' in keys:
+        return 'official'
+    if 'stem.conv.weight' in keys:
+        return 'timm'
+    if 'stem.weight' in keys:
+        return 'mmpoolformer'
+    return None
+
+
+def _find_prefix(state: Dict[str, torch.Tensor], prefix: Optional[str], source: str) -> str:
+    if prefix is not None:
+        if not any(k.startswith(prefix) for k in state):
+            raise CheckpointError(f'checkpoint {source} has no key starting with prefix "{prefix}"; fix the prefix '
+                                  f'or leave it unset to detect it')
+        return prefix
+    for candidate in ('', 'backbone.'):
+        if detect_layout(k[len(candidate):] for k in state if k.startswith(candidate)):
+            return candidate
+    sample = ', '.join(sorted(state)[:4])
+    raise CheckpointError(f'checkpoint {source} is not in a PoolFormer layout this toolbox knows (first keys: '
+                          f'{sample}); expected official, timm, mmpretrain or mmpoolformer PoolFormer weights')
+
+
+def _rename_official(key: str) -> Optional[str]:
+    """Official/mmpretrain name -> ours; None for classifier keys."""
+    if key.startswith('patch_embed.proj.'):
+        return 'stem.' + key[len('patch_embed.proj.'):]
+    match = re.match(r'network\.(\d+)\.(.*)$', key)
+    if match:
+        index, rest = int(match.group(1)), match.group(2)
+        if index % 2 == 1:  # downsampling convolution between stages: network.N.proj.*
+            return f'stages.{(index + 1) // 2}.downsample.' + re.sub(r'^proj\.', '', rest)
+        rest = rest.replace('layer_scale_1', 'layer_scale1').replace('layer_scale_2', 'layer_scale2')
+        return f'stages.{index // 2}.blocks.{rest}'
+    match = re.match(r'norm(\d+)\.(.*)$', key)
+    if match:
+        return f'out_norms.{int(match.group(1)) // 2}.{match.group(2)}'
+    if key.startswith(('norm.', 'head.')):
+        return None
+    return key
+
+
+def _rename_timm(key: str) -> Optional[str]:
+    if key.startswith('stem.conv.'):
+        return 'stem.' + key[len('stem.conv.'):]
+    if key.startswith('head.'):
+        return None
+    key = re.sub(r'^(stages\.\d+\.downsample)\.conv\.', r'\1.', key)
+    return re.sub(r'\.layer_scale([12])\.scale$', r'.layer_scale\1', key)
+
+
+def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None,
+                    source: str = '<state dict>') -> ConvertedWeights:
+    """Split ``state`` into backbone / classifier / outside parts and rename the backbone to mmpoolformer names."""
+    prefix = _find_prefix(state, prefix, source)
+    inner = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    layout = detect_layout(inner)
+    if layout is None:
+        raise CheckpointError(f'checkpoint {source}: the keys under prefix "{prefix}" are not a PoolFormer layout')
+    rename = {'official': _rename_official, 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
+    result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout,
+                              outside={k: v for k, v in state.items() if not k.startswith(prefix)})
+    for key, value in inner.items():
+        new_key = rename(key)
+        if new_key is None:
+            result.dropped.append(prefix + key)
+            continue
+        if re.search(r'\.layer_scale[12]$', new_key):
+            value = value.reshape(-1)  # timm stores (C, 1, 1)
+        result.backbone[new_key] = value
+    return result
+
+
+def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
+    """Describe the architecture stored in converted backbone weights, e.g. "s12" or "depths [2, 2, 6, 2]..."."""
+    from ..models.metaformer import ARCH_SETTINGS
+    depths, dims = [], []
+    for stage in range(8):
+        blocks = {int(m.group(1)) for k in backbone for m in [re.match(rf'stages\.{stage}\.blocks\.(\d+)\.', k)] if m}
+        if not blocks:
+            break
+        depths.append(max(blocks) + 1)
+        dims.append(backbone[f'stages.{stage}.blocks.0.norm1.weight'].shape[0]
+                    if f'stages.{stage}.blocks.0.norm1.weight' in backbone else None)
+    for name, arch in ARCH_SETTINGS.items():
+        if arch['depths'] == depths and arch['embed_dims'] == dims:
+            return name
+    return f'depths {depths}, embed_dims {dims}'

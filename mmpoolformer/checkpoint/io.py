@@ -1,0 +1,95 @@
+"""Reading weight files safely: local paths or URLs, never executing code from a file unless told it is trusted."""
+import hashlib
+import os
+import os.path as osp
+import pickle
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from typing import Any
+
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A weight file cannot be used; the message names the file, the problem and the fix in one line."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The file can only be loaded by full unpickling, which could run code from it."""
+
+
+DOWNLOAD_TIMEOUT_S = 20
+
+
+def cached_download(url: str) -> str:
+    """Return a local copy of ``url`` from torch's hub cache (``$TORCH_HOME/hub/checkpoints``), downloading it once.
+
+    The download goes to a temporary name and is renamed when complete, so an interrupted one is never used.
+    """
+    cache_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    target = osp.join(cache_dir, osp.basename(url.split('?')[0]))
+    if osp.isfile(target):
+        return target
+    os.makedirs(cache_dir, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=cache_dir, prefix='.download-')
+    try:
+        with os.fdopen(fd, 'wb') as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            shutil.copyfileobj(response, out)
+        os.replace(partial, target)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f'could not download {url} ({getattr(exc, "reason", exc)}); download it on a machine with internet and '
+            f'put it at {target}, or set the checkpoint to a local file (e.g. --cfg-options '
+            f'model.backbone.init_cfg.checkpoint=/path/to/file), or train from scratch with '
+            f'model.backbone.init_cfg=None') from None
+    finally:
+        if osp.exists(partial):
+            os.remove(partial)
+    return target
+
+
+def resolve_path(path_or_url: str) -> str:
+    """Local path of a weight file given as a path or an http(s) URL; a missing local file is an error."""
+    if re.match(r'^https?://', str(path_or_url)):
+        return cached_download(path_or_url)
+    path = osp.expanduser(str(path_or_url))
+    if not osp.isfile(path):
+        raise CheckpointError(f'checkpoint {path} does not exist; check the path (or pass an http(s) URL)')
+    return path
+
+
+def read_weights(path_or_url: str, trusted: bool = False) -> Any:
+    """Load a torch weight file onto the CPU.
+
+    Files are read with ``torch.load(weights_only=True)``, which cannot run code. A file that needs full unpickling
+    is refused unless ``trusted=True``. A truncated or non-torch file is refused with a one-line reason.
+    """
+    path = resolve_path(path_or_url)
+    try:
+        return torch.load(path, map_location='cpu', weights_only=not trusted)
+    except pickle.UnpicklingError as exc:
+        needed = re.search(r'GLOBAL ([\w.]+)', str(exc))
+        if 'weights_only' in str(exc).lower() or needed:
+            what = f'the class {needed.group(1)}' if needed else 'objects other than tensors'
+            raise UnsafeCheckpointError(
+                f'checkpoint {path} holds {what}, and unpickling it could run code from the file; only if you trust '
+                f'the file, load it with trusted=True (init_cfg=dict(type="Pretrained", checkpoint=..., '
+                f'trusted=True), or tools/convert_checkpoint.py --trusted)') from None
+        raise CheckpointError(f'checkpoint {path} is corrupt or not a torch file ({exc}); download or save it '
+                              f'again') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f'checkpoint {path} is truncated or not a torch file ({reason}); download or save it '
+                              f'again') from None
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
