@@ -1,0 +1,82 @@
+"""Random PoolFormer weights in mmpretrain's module, and files written in each accepted key layout.
+
+The reference model is mmpretrain's PoolFormer (an implementation independent of ours). Its weights are perturbed so
+that no error can hide: layer scales around 0.5 (instead of 1e-5), norm affines away from 1/0.
+"""
+import torch
+from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
+
+OFFICIAL_OUT_NORMS = (0, 2, 4, 6)
+
+
+def randomised_reference(arch: str, seed: int = 0) -> MMPretrainPoolFormer:
+    torch.manual_seed(seed)
+    ref = MMPretrainPoolFormer(arch=arch, out_indices=OFFICIAL_OUT_NORMS, frozen_stages=-1)
+    ref.arch_name = arch
+    ref.embed_dims = MMPretrainPoolFormer.arch_settings[arch]['embed_dims']
+    with torch.no_grad():
+        for name, param in ref.named_parameters():
+            if 'layer_scale' in name:
+                param.uniform_(0.3, 0.7)
+            elif 'norm' in name and name.endswith('weight'):
+                param.copy_(1 + 0.3 * torch.randn_like(param))
+            elif name.endswith('bias'):
+                param.copy_(0.2 * torch.randn_like(param))
+    ref.eval()  # (mmpretrain's train() returns None, so no chaining)
+    return ref
+
+
+def reset_out_norms(ref: MMPretrainPoolFormer) -> None:
+    """Give the reference's stage-output norms the fresh affine (1, 0) that an ImageNet file leaves in our model."""
+    with torch.no_grad():
+        for i in OFFICIAL_OUT_NORMS:
+            norm = getattr(ref, f'norm{i}')
+            norm.weight.fill_(1)
+            norm.bias.fill_(0)
+
+
+def backbone_state(ref) -> dict:
+    return {k: v.clone() for k, v in ref.state_dict().items()}
+
+
+def classifier_tensors(dim: int, prefix: str = '') -> dict:
+    return {f'{prefix}norm.weight': torch.rand(dim), f'{prefix}norm.bias': torch.rand(dim),
+            f'{prefix}head.weight': torch.randn(1000, dim), f'{prefix}head.bias': torch.randn(1000)}
+
+
+def official_imagenet_file(ref, path) -> None:
+    """(a) official ImageNet release: plain state dict, no stage-output norms, classifier norm + head."""
+    state = {k: v for k, v in backbone_state(ref).items() if not k.startswith('norm')}
+    state.update(classifier_tensors(ref.embed_dims[-1]))
+    torch.save(state, path)
+
+
+def official_detector_file(ref, path) -> None:
+    """(b) official mmdet 2.19 detector: 'backbone.' prefix, norm0/2/4/6, neck + head keys, mmcv-style meta."""
+    state = {'backbone.' + k: v for k, v in backbone_state(ref).items()}
+    state['neck.lateral_convs.0.conv.weight'] = torch.randn(256, ref.embed_dims[0], 1, 1)
+    state['bbox_head.retina_cls.weight'] = torch.randn(720, 256, 3, 3)
+    meta = dict(mmcv_version='1.4.0', mmdet_version='2.19.0', config='model = dict(...)', CLASSES=('person', 'car'),
+                epoch=12, iter=87960)
+    torch.save(dict(meta=meta, state_dict=state), path)
+
+
+def timm_file(ref, path) -> None:
+    """(c) timm poolformer_*: the reference weights renamed by timm's own official->timm filter."""
+    import timm
+    from timm.models.metaformer import checkpoint_filter_fn
+    model = timm.create_model(f'poolformer_{ref.arch_name}', pretrained=False)
+    official = {k: v for k, v in backbone_state(ref).items() if not k.startswith('norm')}
+    official.update(classifier_tensors(ref.embed_dims[-1]))
+    timm_state = checkpoint_filter_fn(official, model)
+    model.load_state_dict(timm_state)  # strict: proves the file is exactly timm's layout
+    torch.save(model.state_dict(), path)
+
+
+def mmpretrain_file(ref, path) -> None:
+    """(d) mmpretrain ImageClassifier checkpoint: 'backbone.' prefix, network.*, norm6, head.fc.*."""
+    state = {'backbone.' + k: v for k, v in backbone_state(ref).items()}
+    dim = ref.embed_dims[-1]
+    state.update({'head.fc.weight': torch.randn(1000, dim), 'head.fc.bias': torch.randn(1000)})
+    meta = dict(mmengine_version='0.10.7', dataset_meta=dict(classes=['a', 'b']), epoch=300)
+    torch.save(dict(meta=meta, state_dict=state), path)
