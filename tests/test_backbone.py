@@ -214,7 +214,9 @@ def test_builds_from_other_toolboxes_after_custom_imports(registry_module, tmp_p
     cfg = Config.fromfile(str(cfg_file))
     import_modules_from_strings(**cfg.custom_imports)
     registry = importlib.import_module(registry_module).MODELS
-    model = registry.build(cfg.backbone)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(registry.scope):  # as inside that toolbox's Runner
+        model = registry.build(cfg.backbone)
     assert isinstance(model, PoolFormer)
     assert [o.shape[1] for o in model(torch.randn(1, 3, 64, 64))] == [128, 320, 512]
 
@@ -251,8 +253,10 @@ def test_user_registered_token_mixer_from_own_file(tmp_path, monkeypatch):
     cfg = Config.fromfile(str(cfg_file))
     from mmengine.utils import import_modules_from_strings
     from mmdet.registry import MODELS
+    from mmengine.registry import DefaultScope
     import_modules_from_strings(**cfg.custom_imports)
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
     assert 'stages.0.blocks.0.token_mixer.scale' in model.state_dict()
     assert len(model(torch.randn(1, 3, 64, 64))) == 4
 
@@ -277,3 +281,26 @@ def test_bad_arguments_raise_clear_errors():
     with pytest.raises(KeyError, match=r"arch='s13' is unknown"):
         PoolFormer(arch='s13')
     assert PoolFormer(out_indices=(-1,)).out_indices == (3,)
+
+
+@pytest.mark.parametrize('fmt', ['official_detector', 'timm', 'mmpretrain'])
+def test_convert_checkpoint_tool_writes_our_layout(fmt, image, tmp_path):
+    from tests.helpers import run_tool
+    ref = rw.randomised_reference('s12')
+    src, dst = tmp_path / f'{fmt}.pth', tmp_path / 'converted.pth'
+    WRITERS[fmt](ref, str(src))
+    proc = run_tool('tools/convert_checkpoint.py', src, dst)
+    assert 'arch s12' in proc.stdout
+    converted = torch.load(dst, weights_only=True)
+    state = converted['state_dict']
+    if fmt == 'official_detector':  # the rest of the detector is kept, the backbone renamed under backbone.
+        assert 'neck.lateral_convs.0.conv.weight' in state and 'backbone.stem.weight' in state
+    else:  # classifier dropped, plain backbone names
+        assert 'stem.weight' in state and not any(k.startswith(('head', 'norm.')) for k in state)
+    model = PoolFormer(arch='s12', init_cfg=dict(type='Pretrained', checkpoint=str(dst)))
+    model.init_weights()
+    expected = ref
+    if fmt == 'timm':
+        expected = rw.randomised_reference('s12')
+        rw.reset_out_norms(expected)
+    assert_close(our_features(model, image), reference_features(expected, image))

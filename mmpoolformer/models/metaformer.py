@@ -32,6 +32,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..registry import MODELS
 from .norms import build_channel_norm
+from .token_mixers import build_token_mixer
 
 # The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
 ARCH_SETTINGS = {
@@ -94,7 +95,7 @@ class MetaFormerBlock(nn.Module):
                  drop: float = 0., drop_path: float = 0., layer_scale_init_value: Optional[float] = 1e-5):
         super().__init__()
         self.norm1 = build_channel_norm(norm_cfg, dim)
-        self.token_mixer = MODELS.build(dict(token_mixer, dim=dim))
+        self.token_mixer = build_token_mixer(token_mixer, dim)
         self.norm2 = build_channel_norm(norm_cfg, dim)
         self.mlp = ConvMlp(dim, int(dim * mlp_ratio), act_cfg, drop)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()

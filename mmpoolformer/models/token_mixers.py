@@ -10,6 +10,8 @@ Every mixer maps an NCHW tensor of ``dim`` channels to one of the same shape. Th
     class MyMixer(nn.Module):
         def __init__(self, dim, **kwargs): ...
 """
+import inspect
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -104,3 +106,18 @@ class Attention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, h * w, -1)))
         return out.transpose(1, 2).reshape(b, c, h, w)
+
+
+def build_token_mixer(cfg: dict, dim: int) -> nn.Module:
+    """Build the mixer ``cfg`` for ``dim`` channels.
+
+    The type is resolved in ``mmpoolformer.registry.MODELS`` (then MMEngine's root registry) whatever the default
+    scope is, so the backbone builds the same inside mmdet, mmseg or mmpretrain runners.
+    """
+    cfg = dict(cfg)
+    mixer_type = cfg.pop('type')
+    cls = mixer_type if inspect.isclass(mixer_type) else MODELS.get(mixer_type)
+    if cls is None:
+        raise KeyError(f"token mixer type '{mixer_type}' is not registered; register it with "
+                       f"@mmpoolformer.registry.MODELS.register_module() and import its file (custom_imports)")
+    return cls(dim=dim, **cfg)
