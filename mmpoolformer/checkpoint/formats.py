@@ -29,7 +29,8 @@ class ConvertedWeights:
     """Result of :func:`convert_weights`.
 
     backbone: tensors under mmpoolformer backbone names (no prefix).
-    dropped: source keys of the image classifier (final norm, head), which dense prediction does not use.
+    dropped: source keys of the image classifier (final norm, head; mmpretrain's ``head.fc``), which dense
+        prediction does not use.
     outside: tensors outside the backbone (neck, heads of a detector file), under their full original names.
     prefix: the backbone prefix found in the file ('' for a backbone/classifier file, 'backbone.' for a model).
     layout: 'official', 'timm' or 'mmpoolformer'.
@@ -41,8 +42,10 @@ class ConvertedWeights:
     layout: str = ''
 
     def full_state_dict(self) -> Dict[str, torch.Tensor]:
-        """Backbone (renamed, under the original prefix) plus everything outside it, classifier dropped."""
-        state = {self.prefix + k: v for k, v in self.backbone.items()}
+        """Backbone (renamed) plus everything outside it, classifier dropped. The backbone keeps its ``backbone.``
+        prefix only when other parts (neck, heads) remain; a backbone alone gets plain names."""
+        prefix = self.prefix if self.outside else ''
+        state = {prefix + k: v for k, v in self.backbone.items()}
         state.update(self.outside)
         return state
 
@@ -125,8 +128,11 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
     if layout is None:
         raise CheckpointError(f'checkpoint {source}: the keys under prefix "{prefix}" are not a PoolFormer layout')
     rename = {'official': _rename_official, 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
-    result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout,
-                              outside={k: v for k, v in state.items() if not k.startswith(prefix)})
+    outside = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout, outside=outside)
+    if outside and all(k.startswith('head.') for k in outside):  # an image classifier (mmpretrain): drop its head
+        result.dropped.extend(sorted(outside))
+        result.outside = {}
     for key, value in inner.items():
         new_key = rename(key)
         if new_key is None:

@@ -1,0 +1,45 @@
+"""Convert a PoolFormer weight file to mmpoolformer's key layout: python tools/convert_checkpoint.py SRC DST
+
+Accepts the official ImageNet files, official mmdet 2.x / mmseg 0.x backbones and trained models, timm
+``poolformer_*`` and mmpretrain checkpoints (detected from the keys). A backbone/classifier file becomes a plain
+backbone state dict (the classifier is dropped); a detector/segmentor file keeps its other parts and gets the
+renamed backbone under ``backbone.``. Files are read with torch's safe loader (``--trusted`` for a trusted file that
+needs full unpickling). The output is written to a temporary name and renamed, so DST is never left half-written.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+
+from mmpoolformer.checkpoint import convert_weights, read_weights, unwrap_state_dict  # noqa: E402
+from mmpoolformer.checkpoint.formats import guess_arch  # noqa: E402
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('src', help='input weight file (path or http(s) URL)')
+    parser.add_argument('dst', help='output file')
+    parser.add_argument('--prefix', help='backbone prefix in SRC (default: detected, "" or "backbone.")')
+    parser.add_argument('--trusted', action='store_true', help='allow full unpickling of SRC (trusted files only)')
+    args = parser.parse_args()
+    converted = convert_weights(unwrap_state_dict(read_weights(args.src, trusted=args.trusted), args.src),
+                                prefix=args.prefix, source=args.src)
+    state = converted.full_state_dict()
+    meta = dict(converted_from=osp.basename(args.src), source_layout=converted.layout,
+                arch=guess_arch(converted.backbone))
+    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
+    partial = args.dst + '.partial'
+    torch.save(dict(meta=meta, state_dict=state), partial)
+    os.replace(partial, args.dst)
+    print(f'wrote {args.dst}: {len(converted.backbone)} backbone tensors (arch {meta["arch"]}, from the '
+          f'{converted.layout} layout), {len(converted.outside)} other tensors kept, {len(converted.dropped)} '
+          f'classifier tensors dropped')
+
+
+if __name__ == '__main__':
+    run_cli(main)
