@@ -50,7 +50,7 @@ make_venv() {
 }
 
 build_tools() {
-  "${PIP[@]}" install 'setuptools>=77,<82' wheel ninja
+  "${PIP[@]}" install 'setuptools>=77,<81' wheel ninja
 }
 
 install_torch() {

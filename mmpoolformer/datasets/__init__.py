@@ -1,0 +1,3 @@
+from .align_resize import AlignResize
+
+__all__ = ['AlignResize']

@@ -1,0 +1,3 @@
+from .runner import SafeRunner
+
+__all__ = ['SafeRunner']

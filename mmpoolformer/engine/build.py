@@ -1,0 +1,68 @@
+"""Shared by tools/train.py and tools/test.py: read a config with the command-line overrides, build the runner."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+
+from ..checkpoint.io import CheckpointError
+from .config import ConfigError, merge_cli_options, set_data_root
+from .launch import prepare_launcher
+from .runner import SafeRunner
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints (default: work_dirs/CONFIG_NAME)')
+    parser.add_argument('--data-root', help='dataset folder replacing the data_root of the config everywhere')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. train_dataloader.batch_size=4 (keys must exist)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow full unpickling of a checkpoint not written by this toolbox (trusted files only)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    if not osp.isfile(args.config):
+        raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
+    cfg = Config.fromfile(args.config)
+    merge_cli_options(cfg, args.cfg_options, args.config)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.trust_checkpoint = args.trust_checkpoint
+    if cfg.get('demo_data'):  # quickstart configs: write the synthetic data set on first use
+        from ..demo_data import demo_data_complete, make_demo_data
+        if not demo_data_complete(cfg.demo_data['root']):
+            print_log(f"writing the demo data set to {cfg.demo_data['root']}", logger='current')
+            make_demo_data(**cfg.demo_data)
+    prepare_launcher(cfg, args.launcher)
+    return cfg
+
+
+def build_runner(cfg: Config):
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return SafeRunner.from_cfg(cfg)
+
+
+USER_ERRORS = (ConfigError, CheckpointError, FileNotFoundError, KeyError, IndexError, ValueError)
+
+
+def run_cli(main) -> None:
+    """Run a tool's ``main``: a bad input ends in one line on stderr and exit code 2 instead of a traceback
+    (``MMPF_DEBUG=1`` shows the traceback)."""
+    try:
+        main()
+    except USER_ERRORS as exc:
+        if os.environ.get('MMPF_DEBUG'):
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f'error: {" ".join(str(message).split())}', file=sys.stderr)
+        sys.exit(2)

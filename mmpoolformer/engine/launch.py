@@ -1,0 +1,33 @@
+"""Process-group setup that also works on CPU-only machines (gloo), where MMEngine's own init needs CUDA."""
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def _slurm_to_env() -> None:
+    """Fill torch's env:// variables from SLURM's when launched by srun."""
+    node_list = os.environ['SLURM_NODELIST']
+    os.environ.setdefault('MASTER_ADDR', os.popen(f'scontrol show hostname {node_list} | head -n1').read().strip())
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+    os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+    os.environ.setdefault('LOCAL_RANK', os.environ['SLURM_LOCALID'])
+
+
+def prepare_launcher(cfg: Config, launcher: str) -> None:
+    """Set ``cfg.launcher``; without CUDA, start a gloo process group and a CPU-friendly DDP wrapper."""
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher == 'slurm':
+        _slurm_to_env()
+    elif launcher != 'pytorch':
+        raise ValueError(f'--launcher {launcher} is not supported without CUDA; use pytorch (torchrun) or slurm')
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
+    print_log(f'no CUDA device: distributed training on CPU with gloo, rank {dist.get_rank()} of '
+              f'{dist.get_world_size()}', logger='current')

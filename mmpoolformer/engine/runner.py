@@ -1,0 +1,53 @@
+"""MMEngine Runner with crash-safe checkpoints and safe loading; used by ``tools/train.py`` and ``tools/test.py``."""
+import os
+import os.path as osp
+
+from mmengine.dist import master_only
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from ..checkpoint.formats import convert_weights, detect_layout
+from ..registry import RUNNERS
+from .checkpoint_trust import load_checkpoint_file, record_written
+
+
+def to_model_layout(checkpoint: dict) -> dict:
+    """Rename the backbone of an official (mmdet 2.x / mmseg 0.x) or timm-layout model checkpoint to ours."""
+    state = checkpoint.get('state_dict', checkpoint)
+    backbone_keys = [k[len('backbone.'):] for k in state if k.startswith('backbone.')]
+    if detect_layout(backbone_keys) in ('official', 'timm'):
+        converted = convert_weights(state, prefix='backbone.')
+        checkpoint = dict(checkpoint, state_dict=converted.full_state_dict())
+    return checkpoint
+
+
+@RUNNERS.register_module()
+class SafeRunner(Runner):
+    """A :class:`mmengine.runner.Runner` whose checkpoints survive a kill and load without unsafe unpickling.
+
+    - Saving writes ``.NAME.partial`` and renames it to ``NAME`` when complete, so a process killed while writing
+      never leaves a file that looks complete; the SHA-256 of each finished file is recorded beside it.
+    - Loading (``load_from``, ``--resume``) uses torch's safe loader, and full unpickling only for files whose
+      recorded hash shows this toolbox wrote them, or when the config sets ``trust_checkpoint=True``.
+    - Official mmdet 2.x / mmseg 0.x PoolFormer model files load directly: their backbone keys are renamed.
+    """
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        partial = f'.{filename}.partial'
+        super().save_checkpoint(out_dir, partial, *args, **kwargs)
+        final = osp.join(out_dir, filename)
+        os.replace(osp.join(out_dir, partial), final)
+        record_written(final)
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]) -> dict:
+        checkpoint = load_checkpoint_file(filename, trust=self.cfg.get('trust_checkpoint', False))
+        checkpoint = to_model_layout(checkpoint)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint

@@ -1,0 +1,63 @@
+"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out FILE] [--show-dir DIR] ...
+
+Prints the config's metrics (COCO bbox/segm mAP for detection, mIoU/mAcc/aAcc for segmentation) as
+``metric_name: value`` lines at the end.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+
+from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
+from mmpoolformer.engine.config import check_data_paths  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test a checkpoint of an mmpoolformer config (mmdet or mmseg)')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file (this toolbox, official mmdet 2.x / mmseg 0.x layout)')
+    parser.add_argument('--out', help='detection: pickle of the raw results; segmentation: folder of predicted maps')
+    parser.add_argument('--show-dir', help='folder to save images with the predictions drawn')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def enable_visualisation(cfg, show_dir: str) -> None:
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise KeyError(f'{cfg.filename} has no default_hooks.visualization, so --show-dir cannot draw predictions')
+    hook['draw'] = True
+    show_dir = osp.abspath(show_dir)
+    if cfg.default_scope == 'mmseg':
+        hook['interval'] = 1
+        cfg.visualizer['save_dir'] = show_dir
+    else:
+        hook['test_out_dir'] = show_dir
+
+
+def add_output(cfg, out: str) -> None:
+    if cfg.default_scope == 'mmseg':
+        cfg.test_evaluator['output_dir'] = out
+        cfg.test_evaluator['keep_results'] = True
+    else:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        cfg.test_evaluator = evaluators + [dict(type='DumpDetResults', out_file_path=out)]
+
+
+def main():
+    args = parse_args()
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_visualisation(cfg, args.show_dir)
+    if args.out:
+        add_output(cfg, args.out)
+    check_data_paths(cfg, 'test')
+    metrics = build_runner(cfg).test()
+    for name, value in metrics.items():
+        print(f'{name}: {value}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
