@@ -28,7 +28,8 @@ def _has_key(cfg: Config, dotted: str) -> bool:
             node = node[part]
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
-        elif node is None:  # setting a key inside a None value (e.g. init_cfg) creates the dict
+        elif node is None or (isinstance(node, dict) and 'type' in node):
+            # a new keyword of a component (its constructor rejects unknown ones), or a dict replacing None
             return True
         else:
             return False
@@ -36,7 +37,9 @@ def _has_key(cfg: Config, dotted: str) -> bool:
 
 
 def merge_cli_options(cfg: Config, options: Optional[Dict[str, Any]], config_path: str) -> None:
-    """Merge ``--cfg-options``; a key that the config does not have is an error naming the closest existing keys."""
+    """Merge ``--cfg-options``. A key must exist in the config, except a new keyword argument of a component (a dict
+    with ``type``, e.g. ``train_dataloader.dataset.metainfo``) or a key inside a ``None`` value; otherwise the error
+    names the closest existing keys."""
     if not options:
         return
     for key in options:
