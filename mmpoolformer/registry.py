@@ -3,6 +3,7 @@
 Each is a child of MMEngine's root registry, so ``type='mmpoolformer.PoolFormer'`` resolves from the MODELS registry
 of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'])`` has run.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
@@ -12,3 +13,4 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locatio
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmpoolformer',
                       locations=['mmpoolformer.datasets'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmpoolformer', locations=['mmpoolformer.engine'])

@@ -17,7 +17,7 @@ case "$MODEL" in
   fpn) CONFIG=configs/quickstart/fpn_poolformer_s12_demo.py ;;
   *) echo "error: unknown quickstart model '$MODEL'; use retinanet, mask_rcnn or fpn" >&2; exit 2 ;;
 esac
-WORK_DIR="work_dirs/quickstart_$MODEL"
+WORK_DIR="${QUICKSTART_WORK_DIR:-work_dirs/quickstart_$MODEL}"
 START=$(date +%s)
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"

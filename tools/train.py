@@ -32,6 +32,9 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    hooks = cfg.get('custom_hooks') or []
+    if not any('NonFiniteLossHook' in str(h.get('type')) for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='mmpoolformer.NonFiniteLossHook')]
     check_data_paths(cfg, 'train')
     if cfg.get('val_cfg'):
         check_data_paths(cfg, 'val')

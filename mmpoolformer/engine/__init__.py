@@ -1,3 +1,4 @@
+from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .runner import SafeRunner
 
-__all__ = ['SafeRunner']
+__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']

@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import re
 import sys
 
 from mmengine.config import Config, DictAction
@@ -52,7 +53,22 @@ def build_runner(cfg: Config):
     return SafeRunner.from_cfg(cfg)
 
 
-USER_ERRORS = (ConfigError, CheckpointError, FileNotFoundError, KeyError, IndexError, ValueError)
+USER_ERRORS = (ConfigError, CheckpointError, FileNotFoundError, KeyError, IndexError, ValueError, FloatingPointError,
+               AssertionError)
+
+
+def explain(exc: BaseException) -> str:
+    """One line for a user error, with the fix where the error type alone does not say it."""
+    message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+    if 'Original Traceback' in message:  # raised in a DataLoader worker: keep the original error line
+        message = [line for line in message.splitlines() if line.strip()][-1]
+    message = ' '.join(message.split())
+    image = re.search(r"(?:failed to load image: |No such file or directory: ')([^']+)", message)
+    if image and not image.group(1).endswith(('.json', '.py', '.pth')):
+        state = 'missing' if 'No such file' in message else 'not a readable image'
+        return (f'image {image.group(1)} listed in the dataset is {state}; restore the file or remove it from the '
+                f'annotation file')
+    return message
 
 
 def run_cli(main) -> None:
@@ -61,8 +77,8 @@ def run_cli(main) -> None:
     try:
         main()
     except USER_ERRORS as exc:
-        if os.environ.get('MMPF_DEBUG'):
+        if os.environ.get('MMPF_DEBUG') or (isinstance(exc, AssertionError) and 'failed to load image' not in
+                                            str(exc)):
             raise
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f'error: {" ".join(str(message).split())}', file=sys.stderr)
+        print(f'error: {explain(exc)}', file=sys.stderr)
         sys.exit(2)

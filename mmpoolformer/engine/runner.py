@@ -1,15 +1,18 @@
 """MMEngine Runner with crash-safe checkpoints and safe loading; used by ``tools/train.py`` and ``tools/test.py``."""
+import copy
 import os
 import os.path as osp
 
 from mmengine.dist import master_only
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
+from mmengine.registry import DATASETS
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..checkpoint.formats import convert_weights, detect_layout
 from ..registry import RUNNERS
 from .checkpoint_trust import load_checkpoint_file, record_written
+from .dataset_checks import check_dataset
 
 
 def to_model_layout(checkpoint: dict) -> dict:
@@ -31,7 +34,18 @@ class SafeRunner(Runner):
     - Loading (``load_from``, ``--resume``) uses torch's safe loader, and full unpickling only for files whose
       recorded hash shows this toolbox wrote them, or when the config sets ``trust_checkpoint=True``.
     - Official mmdet 2.x / mmseg 0.x PoolFormer model files load directly: their backbone keys are renamed.
+    - Each dataset is checked when built (see :func:`check_dataset`): wrong class names or an empty set are one
+      clear error instead of a failure deep inside the sampler.
     """
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        if isinstance(dataloader, dict) and isinstance(dataloader.get('dataset'), dict):
+            dataloader = copy.copy(dataloader)
+            dataset = DATASETS.build(dataloader['dataset'])
+            check_dataset(dataset, 'train' if not getattr(dataset, 'test_mode', False) else 'test')
+            dataloader['dataset'] = dataset
+        return Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:

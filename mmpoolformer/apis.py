@@ -1,0 +1,62 @@
+"""Inference on single images for detection and segmentation configs (used by ``tools/demo.py``)."""
+import mmcv
+import numpy as np
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from .engine.checkpoint_trust import load_checkpoint_file
+from .engine.runner import to_model_layout
+
+
+def read_image(path: str) -> np.ndarray:
+    """Read any image file as 3-channel BGR uint8 (grayscale is replicated, an alpha channel dropped)."""
+    img = mmcv.imread(path, flag='color')
+    if img is None:
+        raise FileNotFoundError(f'image {path} cannot be read; check the path and that it is an image file')
+    return img
+
+
+def init_model(config: str, checkpoint: str, device: str = 'cpu', trust: bool = False):
+    """Build the model of ``config`` and load ``checkpoint`` (safely, see :mod:`mmpoolformer.engine.checkpoint_trust`).
+
+    Returns ``(model, cfg)``; ``model.dataset_meta`` holds the class names.
+    """
+    cfg = Config.fromfile(config)
+    scope = cfg.get('default_scope', 'mmdet')
+    cfg.model.backbone.init_cfg = None
+    if scope == 'mmseg':
+        cfg.model.pretrained = None
+        from mmseg.apis import init_model as init_fn
+    else:
+        from mmdet.apis import init_detector as init_fn
+    with DefaultScope.overwrite_default_scope(scope):
+        model = init_fn(cfg, checkpoint=None, device=device)
+    state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
+    model.load_state_dict(state.get('state_dict', state), strict=True)
+    meta = (state.get('meta') or {}).get('dataset_meta')
+    if meta:
+        model.dataset_meta = meta
+    return model.eval(), cfg
+
+
+def predict(model, cfg, img: np.ndarray):
+    """Run one BGR image through the model; returns mmdet's DetDataSample or mmseg's SegDataSample."""
+    scope = cfg.get('default_scope', 'mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        if scope == 'mmseg':
+            from mmseg.apis import inference_model
+            return inference_model(model, img)
+        from mmdet.apis import inference_detector
+        return inference_detector(model, img)
+
+
+def draw(model, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
+    """Draw ``result`` over ``img`` and write it to ``out_file``."""
+    from mmengine.registry import VISUALIZERS
+    scope = cfg.get('default_scope', 'mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_{id(result)}', vis_backends=None))
+    visualizer.dataset_meta = model.dataset_meta
+    kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
+    visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,
+                              out_file=out_file, **kwargs)

@@ -1,0 +1,32 @@
+"""Draw a model's predictions on one image: python tools/demo.py IMAGE CONFIG CHECKPOINT --out OUT.png
+
+Works for detection (boxes, masks) and segmentation (class map) configs. Grayscale and RGBA images are converted.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('image')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out', required=True, help='output image file')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: lowest score drawn')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--trust-checkpoint', action='store_true')
+    args = parser.parse_args()
+    from mmpoolformer.apis import draw, init_model, predict, read_image
+    img = read_image(args.image)
+    model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint)
+    draw(model, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)

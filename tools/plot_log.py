@@ -1,0 +1,60 @@
+"""Plot training curves and metrics from a work dir: python tools/plot_log.py WORK_DIR --keys loss --out curve.png
+
+Reads every ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (MMEngine's log of scalars), oldest run first, and draws
+one panel per key against the step it was logged at (iteration for losses, epoch or iteration for metrics).
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+
+
+def read_scalars(work_dir: str) -> dict:
+    """key -> list of (step, value) over all runs in ``work_dir``."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}; pass the --work-dir of a training run')
+    series: dict = {}
+    for path in files:
+        with open(path) as f:
+            for line in f:
+                record = json.loads(line)
+                step = record.get('step', len(series.get('loss', [])))
+                for key, value in record.items():
+                    if key != 'step' and isinstance(value, (int, float)):
+                        series.setdefault(key, []).append((step, value))
+    return series
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('work_dir')
+    parser.add_argument('--keys', nargs='+', default=['loss'], help='scalars to plot, e.g. loss coco/bbox_mAP')
+    parser.add_argument('--out', required=True, help='output image file (png, pdf, svg, ...)')
+    args = parser.parse_args()
+    series = read_scalars(args.work_dir)
+    missing = [k for k in args.keys if k not in series]
+    if missing:
+        raise KeyError(f'{", ".join(missing)} not logged in {args.work_dir}; logged keys: {", ".join(sorted(series))}')
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(args.keys), 1, figsize=(7, 3 * len(args.keys)), squeeze=False)
+    for ax, key in zip(axes[:, 0], args.keys):
+        steps, values = zip(*series[key])
+        ax.plot(steps, values, marker='o' if len(steps) < 30 else None)
+        ax.set_title(key)
+        ax.set_xlabel('step')
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=100)
+    print(f'wrote {args.out}: {", ".join(f"{k} ({len(series[k])} points)" for k in args.keys)}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
