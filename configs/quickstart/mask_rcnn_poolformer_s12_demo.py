@@ -1,0 +1,59 @@
+# Quickstart: Mask R-CNN + PoolFormer-S12 trained from scratch on the synthetic shapes set (data/demo/coco), sized
+# for a 2-core CPU: narrower FPN and heads, fewer RoIs. The data set is written on first use.
+_base_ = ['../mask_rcnn_poolformer_s12_fpn_coco.py']
+
+demo_data = dict(root='data/demo', seed=0)
+data_root = 'data/demo/coco/'
+metainfo = dict(classes=('circle', 'square', 'triangle', 'cross'),
+                palette=[(220, 20, 60), (0, 128, 255), (0, 170, 0), (255, 160, 0)])
+image_size = (160, 160)
+
+model = dict(
+    backbone=dict(init_cfg=None),  # from scratch: no download
+    neck=dict(out_channels=128),
+    # objects are 20-80 px: anchors from 16 px at stride 4
+    rpn_head=dict(in_channels=128, feat_channels=128, anchor_generator=dict(scales=[4])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=128),
+        bbox_head=dict(in_channels=128, fc_out_channels=256, num_classes=4),
+        mask_roi_extractor=dict(out_channels=128),
+        mask_head=dict(num_convs=2, in_channels=128, conv_out_channels=128, num_classes=4)),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=300), rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=1, persistent_workers=True,
+    dataset=dict(data_root=data_root, metainfo=metainfo, ann_file='annotations/instances_train2017.json',
+                 data_prefix=dict(img='train2017/'), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=1, persistent_workers=True,
+    dataset=dict(data_root=data_root, metainfo=metainfo, ann_file='annotations/instances_val2017.json',
+                 data_prefix=dict(img='val2017/'), pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+max_epochs = 16
+train_cfg = dict(max_epochs=max_epochs, val_interval=4)
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05), clip_grad=dict(_delete_=True, max_norm=10.))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min_ratio=0.01, by_epoch=True, begin=0, end=max_epochs,
+         convert_to_iter_based=True)
+]
+auto_scale_lr = dict(enable=False)
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+randomness = dict(seed=0)

@@ -1,0 +1,156 @@
+"""Deterministic synthetic data for the quickstart: a COCO-format instance set and an ADE20K-layout semantic set.
+
+Each image is a textured background (gradient, stripes, checkerboard or blotches, plus pixel noise) with 1-4
+objects of four shape classes (circle, square, triangle, cross) in random colours, sizes and rotations; objects may
+occlude each other (annotations describe the visible part; objects less than half visible are re-drawn). The
+class is given by the shape only: colours are drawn independently of it.
+
+Layout under ``root`` (default ``data/demo``)::
+
+    coco/train2017/*.jpg  coco/val2017/*.jpg  coco/annotations/instances_{train,val}2017.json
+    ade/images/{training,validation}/*.jpg    ade/annotations/{training,validation}/*.png
+
+Semantic labels follow ADE20K: 0 is "unlabelled" (unused here), 1 background, 2..5 the shapes; configs use
+``reduce_zero_label=True``.
+"""
+import json
+import math
+import os
+import os.path as osp
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+CLASSES = ('circle', 'square', 'triangle', 'cross')
+SEG_CLASSES = ('background',) + CLASSES
+SPLITS = {'train': 'train2017', 'val': 'val2017'}
+SEG_SPLITS = {'train': 'training', 'val': 'validation'}
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    c1, c2 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    kind = rng.integers(4)
+    if kind == 0:  # linear gradient
+        angle = rng.uniform(0, math.pi)
+        t = (np.cos(angle) * xx + np.sin(angle) * yy + 1) / 3
+    elif kind == 1:  # stripes
+        angle, period = rng.uniform(0, math.pi), rng.uniform(0.05, 0.2)
+        t = (np.sin((np.cos(angle) * xx + np.sin(angle) * yy) * 2 * math.pi / period) + 1) / 2
+    elif kind == 2:  # checkerboard
+        cells = rng.integers(4, 12)
+        t = ((np.floor(xx * cells) + np.floor(yy * cells)) % 2).astype(np.float32)
+    else:  # smooth blotches
+        t = cv2.resize(rng.uniform(0, 1, (5, 5)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+        t = np.clip(t, 0, 1)
+    img = c1[None, None] * (1 - t[..., None]) + c2[None, None] * t[..., None]
+    img += rng.normal(0, 8, img.shape)
+    return np.clip(img, 0, 255)
+
+
+def _shape_mask(rng: np.random.Generator, cls: int, size: int, radius: float, cx: float, cy: float) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    angle = rng.uniform(0, 2 * math.pi)
+    if CLASSES[cls] == 'circle':
+        cv2.circle(mask, (int(round(cx)), int(round(cy))), int(round(radius)), 1, -1, lineType=cv2.LINE_8)
+        return mask
+    if CLASSES[cls] == 'square':
+        corners = [(radius * 0.8, radius * 0.8), (-radius * 0.8, radius * 0.8), (-radius * 0.8, -radius * 0.8),
+                   (radius * 0.8, -radius * 0.8)]
+    elif CLASSES[cls] == 'triangle':
+        corners = [(radius * math.cos(a), radius * math.sin(a)) for a in (0, 2 * math.pi / 3, 4 * math.pi / 3)]
+    else:  # cross: a plus sign with arms of width radius * 0.6
+        w, r = radius * 0.3, radius
+        corners = [(w, r), (-w, r), (-w, w), (-r, w), (-r, -w), (-w, -w), (-w, -r), (w, -r), (w, -w), (r, -w),
+                   (r, w), (w, w)]
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    points = np.array(corners) @ rot.T + np.array([cx, cy])
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    return mask
+
+
+def _colour_far_from(rng: np.random.Generator, reference: np.ndarray) -> np.ndarray:
+    for _ in range(20):
+        colour = rng.uniform(0, 255, 3)
+        if np.abs(colour - reference).sum() > 150:
+            return colour
+    return 255 - reference
+
+
+def make_scene(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[Dict]]:
+    """One image (HxWx3 uint8, BGR) and its objects: dicts with ``category`` index and visible ``mask``."""
+    while True:
+        img = _background(rng, size)
+        objects, owner = [], np.full((size, size), -1, np.int32)
+        for index in range(int(rng.integers(1, 5))):
+            cls = int(rng.integers(len(CLASSES)))
+            radius = rng.uniform(0.08, 0.25) * size
+            cx, cy = rng.uniform(radius * 0.7, size - radius * 0.7, 2)
+            mask = _shape_mask(rng, cls, size, radius, cx, cy).astype(bool)
+            if mask.sum() < 30:
+                continue
+            colour = _colour_far_from(rng, img[mask].mean(0))
+            shade = 1 + 0.15 * rng.standard_normal(mask.sum())[:, None]  # a little texture on the object
+            img[mask] = np.clip(colour[None] * shade, 0, 255)
+            owner[mask] = index
+            objects.append(dict(category=cls, index=index, full_area=int(mask.sum())))
+        visible = []
+        for obj in objects:
+            obj['mask'] = owner == obj['index']
+            if obj['mask'].sum() < 0.5 * obj['full_area']:
+                break
+            visible.append(obj)
+        else:
+            if visible:
+                return img.astype(np.uint8), visible
+
+
+def _polygons(mask: np.ndarray) -> List[List[float]]:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+
+
+def _write_image(path: str, img: np.ndarray) -> None:
+    if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
+        raise OSError(f'could not write {path}')
+
+
+def make_demo_data(root: str = 'data/demo', seed: int = 0, num_train: int = 400, num_val: int = 100,
+                   size: int = 160) -> str:
+    """Write both demo datasets under ``root`` (deterministic for a given seed and sizes); returns ``root``."""
+    rng = np.random.default_rng(seed)
+    categories = [dict(id=i + 1, name=name) for i, name in enumerate(CLASSES)]
+    for split, count in (('train', num_train), ('val', num_val)):
+        coco_dir = osp.join(root, 'coco', SPLITS[split])
+        seg_img_dir = osp.join(root, 'ade', 'images', SEG_SPLITS[split])
+        seg_ann_dir = osp.join(root, 'ade', 'annotations', SEG_SPLITS[split])
+        for folder in (coco_dir, seg_img_dir, seg_ann_dir, osp.join(root, 'coco', 'annotations')):
+            os.makedirs(folder, exist_ok=True)
+        images, annotations = [], []
+        for image_id in range(1, count + 1):
+            img, objects = make_scene(rng, size)
+            name = f'{split}_{image_id:05d}'
+            _write_image(osp.join(coco_dir, name + '.jpg'), img)
+            _write_image(osp.join(seg_img_dir, name + '.jpg'), img)
+            label = np.ones((size, size), np.uint8)
+            images.append(dict(id=image_id, file_name=name + '.jpg', height=size, width=size))
+            for obj in objects:
+                mask = obj['mask']
+                label[mask] = obj['category'] + 2
+                ys, xs = np.nonzero(mask)
+                x0, y0 = int(xs.min()), int(ys.min())
+                annotations.append(dict(
+                    id=len(annotations) + 1, image_id=image_id, category_id=obj['category'] + 1,
+                    bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1], area=int(mask.sum()),
+                    segmentation=_polygons(mask), iscrowd=0))
+            cv2.imwrite(osp.join(seg_ann_dir, name + '.png'), label)
+        ann_path = osp.join(root, 'coco', 'annotations', f'instances_{SPLITS[split]}.json')
+        with open(ann_path + '.partial', 'w') as f:
+            json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+        os.replace(ann_path + '.partial', ann_path)
+    return root
+
+
+def demo_data_complete(root: str) -> bool:
+    return all(osp.isfile(osp.join(root, 'coco', 'annotations', f'instances_{s}.json')) for s in SPLITS.values())
