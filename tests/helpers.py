@@ -26,7 +26,7 @@ def printed_metrics(stdout: str) -> dict:
     """The ``name: value`` lines tools/test.py prints at the end, as floats."""
     metrics = {}
     for line in stdout.splitlines():
-        match = re.match(r'^([\w/]+): (-?[0-9.]+(?:e-?\d+)?)$', line.strip())
+        match = re.match(r'^([\w/]+): (-?\d+(?:\.\d+)?(?:e-?\d+)?)$', line.strip())
         if match:
             metrics[match.group(1)] = float(match.group(2))
     return metrics

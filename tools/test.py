@@ -49,12 +49,20 @@ def main():
     args = parse_args()
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    cfg.strict_checkpoint = True  # every tensor of the tested model must come from the checkpoint
     if args.show_dir:
         enable_visualisation(cfg, args.show_dir)
     if args.out:
         add_output(cfg, args.out)
     check_data_paths(cfg, 'test')
     metrics = build_runner(cfg).test()
+    from mmengine.dist import is_main_process
+    if not is_main_process():
+        return
+    if not metrics:
+        print('error: the evaluator returned no metrics; for detection this means the model predicted nothing above '
+              'its test_cfg score_thr on the test set (see the log above)', file=sys.stderr)
+        sys.exit(1)
     for name, value in metrics.items():
         print(f'{name}: {value}')
 

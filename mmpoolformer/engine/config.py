@@ -28,8 +28,7 @@ def _has_key(cfg: Config, dotted: str) -> bool:
             node = node[part]
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
-        elif node is None or (isinstance(node, dict) and 'type' in node):
-            # a new keyword of a component (its constructor rejects unknown ones), or a dict replacing None
+        elif node is None:  # a dict replacing a None value (e.g. init_cfg)
             return True
         else:
             return False
@@ -37,25 +36,26 @@ def _has_key(cfg: Config, dotted: str) -> bool:
 
 
 def merge_cli_options(cfg: Config, options: Optional[Dict[str, Any]], config_path: str) -> None:
-    """Merge ``--cfg-options``. A key must exist in the config, except a new keyword argument of a component (a dict
-    with ``type``, e.g. ``train_dataloader.dataset.metainfo``) or a key inside a ``None`` value; otherwise the error
-    names the closest existing keys."""
-    if not options:
-        return
-    for key in options:
-        if not _has_key(cfg, key):
+    """Merge ``--cfg-options``. A key must exist in the config (or sit inside a ``None`` value), so a misspelt key is
+    an error naming the closest existing keys; a key written ``+key=value`` is added deliberately."""
+    merged = {}
+    for key, value in (options or {}).items():
+        if key.startswith('+'):
+            key = key[1:]
+        elif not _has_key(cfg, key):
             close = difflib.get_close_matches(key, list(_existing_keys(cfg._cfg_dict)), n=2, cutoff=0.75)
             hint = f"did you mean {' or '.join(close)}? " if close else ''
-            raise ConfigError(f'--cfg-options key "{key}" does not exist in {config_path}; {hint}check the spelling '
-                              f'(print the merged config with python -c "from mmengine import Config; '
-                              f"print(Config.fromfile('{config_path}').pretty_text)\")")
-    for key, value in options.items():  # values for keys inside a None value: replace the None by a dict first
+            raise ConfigError(f'--cfg-options key "{key}" does not exist in {config_path}; {hint}fix the spelling, '
+                              f'or write +{key}=... to add a new key')
+        merged[key] = value
+    for key in merged:  # keys inside a None value: replace the None by a dict first
         parts = key.split('.')
         for depth in range(1, len(parts)):
             parent = '.'.join(parts[:depth])
             if _get(cfg, parent) is None:
                 cfg.merge_from_dict({parent: ConfigDict()})
-    cfg.merge_from_dict(options)
+    if merged:
+        cfg.merge_from_dict(merged)
 
 
 def _get(cfg: Config, dotted: str) -> Any:

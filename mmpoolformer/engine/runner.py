@@ -10,6 +10,7 @@ from mmengine.registry import DATASETS
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..checkpoint.formats import convert_weights, detect_layout
+from ..checkpoint.io import CheckpointError
 from ..registry import RUNNERS
 from .checkpoint_trust import load_checkpoint_file, record_written
 from .dataset_checks import check_dataset
@@ -23,6 +24,25 @@ def to_model_layout(checkpoint: dict) -> dict:
         converted = convert_weights(state, prefix='backbone.')
         checkpoint = dict(checkpoint, state_dict=converted.full_state_dict())
     return checkpoint
+
+
+def check_fit(model, state: dict, filename: str, whole_model: bool = False) -> None:
+    """Refuse a checkpoint that does not fit ``model``: a shape mismatch or a missing tensor in the backbone (in the
+    whole model if ``whole_model``, as for testing). Elsewhere mismatches stay MMEngine's warnings, so fine-tuning
+    from a model with another number of classes keeps working."""
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    backbone = getattr(model, 'backbone', None)
+    arch = f"{type(backbone).__name__}(arch='{backbone.arch_name}')" if hasattr(backbone, 'arch_name') else 'the model'
+    for key, value in model.state_dict().items():
+        if not (whole_model or key.startswith('backbone.')):
+            continue
+        if key not in state:
+            raise CheckpointError(f'checkpoint {filename} does not fit the model with {arch}: it lacks {key} '
+                                  f'{tuple(value.shape)}; use a checkpoint trained with this config')
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise CheckpointError(f'checkpoint {filename} does not fit the model with {arch}: {key} has shape '
+                                  f'{tuple(state[key].shape)} in the file but {tuple(value.shape)} in the model; '
+                                  f'use a checkpoint trained with this config (same arch)')
 
 
 @RUNNERS.register_module()
@@ -61,6 +81,8 @@ class SafeRunner(Runner):
         checkpoint = to_model_layout(checkpoint)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        check_fit(model, checkpoint.get('state_dict', checkpoint), filename,
+                  whole_model=self.cfg.get('strict_checkpoint', False))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -1,0 +1,307 @@
+"""Hostile inputs and faults: CPU distributed training, kill-and-resume (also mid-checkpoint), one-line errors for
+bad data / checkpoints / options, odd image sizes, NaN losses."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from mmpoolformer.demo_data import make_demo_data
+from tests.helpers import ROOT, build_model, config_in_repo, printed_metrics, run_tool
+
+TINY = """_base_ = ['{root}/configs/quickstart/retinanet_poolformer_s12_demo.py']
+demo_data = None
+{imports}
+image_size = (96, 96)
+train_cfg = dict(max_epochs={epochs}, val_interval=100)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=5))
+model = dict(test_cfg=dict(score_thr=0.0))  # a barely trained model scores below 0.05; COCO metrics need predictions
+{extra}
+"""
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('faults')
+    make_demo_data(str(root), seed=5, num_train=4, num_val=4, size=96)
+    return root / 'coco'
+
+
+def write_config(tmp_path, epochs=1, imports='', extra='', name='tiny.py'):
+    path = tmp_path / name
+    path.write_text(TINY.format(root=ROOT, epochs=epochs, imports=imports, extra=extra))
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def checkpoints(work):
+    return sorted(p.name for p in work.glob('*.pth'))
+
+
+# ---------------------------------------------------------------- distributed on CPU
+
+def test_two_process_cpu_training_and_distributed_test(data, tmp_path):
+    config, work = write_config(tmp_path), tmp_path / 'work'
+    env = dict(os.environ, PORT=str(free_port()), PYTHONWARNINGS='ignore')
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work, '--data-root', data],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert 'distributed training on CPU with gloo, rank 0 of 2' in proc.stdout + proc.stderr
+    assert checkpoints(work) == ['epoch_1.pth']
+    meta = torch.load(work / 'epoch_1.pth', weights_only=False)['meta']
+    assert (meta['epoch'], meta['iter']) == (1, 1)  # 4 images, 2 ranks x batch 2: one iteration per epoch
+    env['PORT'] = str(free_port())
+    dist = subprocess.run(['bash', 'tools/dist_test.sh', config, work / 'epoch_1.pth', '2', '--work-dir', work,
+                           '--data-root', data], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert dist.returncode == 0, dist.stderr[-4000:]
+    single = run_tool('tools/test.py', config, work / 'epoch_1.pth', '--work-dir', work, '--data-root', data)
+    dist_metrics, single_metrics = printed_metrics(dist.stdout), printed_metrics(single.stdout)
+    assert 'coco/bbox_mAP' in single_metrics and dist_metrics == single_metrics
+
+
+# ---------------------------------------------------------------- kill and resume
+
+def test_sigkill_during_training_then_resume(data, tmp_path):
+    config, work = write_config(tmp_path, epochs=4), tmp_path / 'work'
+    cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work, '--data-root', data]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (work / 'epoch_1.pth').exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = checkpoints(work)
+    assert 'epoch_1.pth' in done and 'epoch_4.pth' not in done
+    last = max(int(n[6:-4]) for n in done)
+    out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
+    assert f'resumed epoch: {last}' in out.stdout + out.stderr
+    assert torch.load(work / 'epoch_4.pth', weights_only=False)['meta']['epoch'] == 4
+
+
+CRASH_ON_SAVE = '''
+import os, signal
+import mmengine.runner.runner as runner_module
+
+_save = runner_module.save_checkpoint
+
+
+def save_half_then_die(checkpoint, filename, *args, **kwargs):
+    """Write the first half of the epoch-2 checkpoint, then die as if killed mid-write."""
+    if 'epoch_2' in filename and os.environ.get('CRASH_ON_SAVE'):
+        _save(checkpoint, filename + '.full', *args, **kwargs)
+        data = open(filename + '.full', 'rb').read()
+        os.remove(filename + '.full')
+        with open(filename, 'wb') as f:
+            f.write(data[:len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _save(checkpoint, filename, *args, **kwargs)
+
+
+runner_module.save_checkpoint = save_half_then_die
+'''
+
+
+def test_kill_while_writing_a_checkpoint_never_leaves_a_usable_looking_file(data, tmp_path):
+    (tmp_path / 'crash_on_save.py').write_text(CRASH_ON_SAVE)
+    config = write_config(tmp_path, epochs=3, imports="custom_imports = dict(imports=['mmpoolformer', "
+                                                      "'crash_on_save'])")
+    work = tmp_path / 'work'
+    env = dict(PYTHONPATH=str(tmp_path), CRASH_ON_SAVE='1')
+    proc = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, env=env, check=False)
+    assert proc.returncode == -signal.SIGKILL
+    assert checkpoints(work) == ['epoch_1.pth'] and (work / '.epoch_2.pth.partial').exists()
+    assert (work / 'last_checkpoint').read_text().endswith('epoch_1.pth')
+    env['CRASH_ON_SAVE'] = ''
+    out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume', env=env)
+    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    assert checkpoints(work) == ['epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth']
+
+
+# ---------------------------------------------------------------- one-line errors
+
+def one_line_error(proc):
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith('error: ') and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    return lines[-1]
+
+
+@pytest.fixture()
+def broken_data(data, tmp_path):
+    root = tmp_path / 'coco'
+    shutil.copytree(data, root)
+    return root
+
+
+def test_missing_data_root_and_annotation_file(broken_data, tmp_path):
+    config = write_config(tmp_path)
+    msg = one_line_error(run_tool('tools/train.py', config, '--data-root', tmp_path / 'nowhere', check=False))
+    assert msg == (f'error: train data root {tmp_path}/nowhere/ does not exist; download the dataset there or pass '
+                   f'--data-root /path/to/data (see README, "Data")')
+    (broken_data / 'annotations' / 'instances_train2017.json').unlink()
+    msg = one_line_error(run_tool('tools/train.py', config, '--data-root', broken_data, check=False))
+    assert msg == (f'error: train annotation file {broken_data}/annotations/instances_train2017.json does not exist; '
+                   f'check --data-root or the dataset layout described in the README')
+
+
+@pytest.mark.parametrize('damage,state', [('delete', 'missing'), ('garble', 'not a readable image')])
+def test_missing_or_unreadable_image(broken_data, tmp_path, damage, state):
+    image = broken_data / 'train2017' / 'train_00003.jpg'
+    image.unlink() if damage == 'delete' else image.write_bytes(b'not a jpeg')
+    msg = one_line_error(run_tool('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
+                                  '--data-root', broken_data, check=False))
+    assert msg == (f'error: image {image} listed in the dataset is {state}; restore the file or remove it from the '
+                   f'annotation file')
+
+
+def test_categories_not_matching_config_classes(data, tmp_path):
+    config = write_config(tmp_path, extra="metainfo = dict(classes=('circle', 'hexagon'))\n"
+                                          "train_dataloader = dict(dataset=dict(metainfo=metainfo))")
+    msg = one_line_error(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
+                                  check=False))
+    assert msg == (f"error: train annotation file {data}/annotations/instances_train2017.json has no categories named "
+                   f"['hexagon'] (its categories: ['circle', 'square', 'triangle', 'cross']); set "
+                   f"train_dataloader.dataset.metainfo.classes to categories of the file")
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ('code ran',))
+
+
+@pytest.fixture(scope='module')
+def trained(data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('trained')
+    config, work = write_config(tmp), tmp / 'work'
+    run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data)
+    return config, work / 'epoch_1.pth'
+
+
+def test_bad_checkpoints_for_testing(trained, data, tmp_path):
+    config, good = trained
+    test = ['tools/test.py', config]
+    opts = ['--work-dir', tmp_path / 'w', '--data-root', data]
+    missing = tmp_path / 'missing.pth'
+    assert one_line_error(run_tool(*test, missing, *opts, check=False)) == \
+        f'error: checkpoint {missing} does not exist; check the path (or pass an http(s) URL)'
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(good.read_bytes()[:5000])
+    assert one_line_error(run_tool(*test, truncated, *opts, check=False)).startswith(
+        f'error: checkpoint {truncated} is truncated or not a torch file')
+    copied = tmp_path / 'copied.pth'  # a full training checkpoint that this toolbox did not record writing here
+    shutil.copy(good, copied)
+    assert one_line_error(run_tool(*test, copied, *opts, check=False)) == (
+        f'error: checkpoint {copied} holds objects that safe loading refuses and was not written by this toolbox (no '
+        f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
+    assert 'coco/bbox_mAP' in printed_metrics(run_tool(*test, copied, *opts, '--trust-checkpoint').stdout)
+    evil = tmp_path / 'evil.pth'
+    state = torch.load(good, weights_only=False)['state_dict']
+    torch.save({'state_dict': state, 'x': RunsCode()}, evil)
+    proc = run_tool(*test, evil, *opts, check=False)
+    assert 'was not written by this toolbox' in one_line_error(proc) and 'code ran' not in proc.stdout
+    other_arch = tmp_path / 's24.pth'
+    s24 = build_model(config_in_repo('configs/retinanet_poolformer_s24_fpn_coco.py')).state_dict()
+    torch.save({'state_dict': s24}, other_arch)
+    msg = one_line_error(run_tool(*test, other_arch, *opts, check=False))
+    assert msg.startswith(f"error: checkpoint {other_arch} does not fit the model with PoolFormer(arch='s12'): ")
+    assert 'stages.0.blocks.2' in msg or 'shape' in msg
+
+
+@pytest.mark.parametrize('option,expected', [
+    ('model.backbone.frozen_stage=1', 'error: --cfg-options key "model.backbone.frozen_stage" does not exist in '
+                                      '{config}; did you mean model.backbone.frozen_stages? fix the spelling, or write '
+                                      '+model.backbone.frozen_stage=... to add a new key'),
+    ('model.backbone.out_indices=(1,2,5)', 'out_indices=(1, 2, 5) is out of range: the backbone has 4 stages, so use '
+                                           'indices 0..3 (or -4..-1)'),
+    ('model.backbone.pool_size=4', 'pool_size=4 is invalid: PoolFormer pooling keeps the feature size only for an '
+                                   'odd pool_size (e.g. 3, 5 or 7)'),
+])
+def test_bad_options_and_backbone_arguments(data, tmp_path, option, expected):
+    config = write_config(tmp_path)
+    msg = one_line_error(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
+                                  '--cfg-options', option, check=False))
+    assert expected.format(config=config) in msg
+
+
+# ---------------------------------------------------------------- odd inputs
+
+@pytest.mark.parametrize('config', ['configs/quickstart/retinanet_poolformer_s12_demo.py',
+                                    'configs/quickstart/mask_rcnn_poolformer_s12_demo.py'])
+def test_detector_predicts_a_batch_of_odd_sizes(config):
+    from tests.helpers import detector_step
+    model = build_model(config_in_repo(config))
+    _, total, results = detector_step(model, with_mask='mask' in config, image_shapes=((3, 31, 31), (3, 333, 517)),
+                                      num_classes=4)
+    assert torch.isfinite(total)
+    assert [tuple(r.ori_shape) for r in results] == [(31, 31), (333, 517)]
+    for result, (h, w) in zip(results, [(31, 31), (333, 517)]):
+        boxes = result.pred_instances.bboxes
+        assert (boxes[:, 0::2] <= w + 1e-3).all() and (boxes[:, 1::2] <= h + 1e-3).all()
+
+
+def test_segmentor_predicts_a_batch_of_odd_sizes():
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    model = build_model(config_in_repo('configs/quickstart/fpn_poolformer_s12_demo.py')).eval()
+    inputs, samples = [], []
+    for h, w in ((31, 31), (333, 517)):
+        inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8))
+        samples.append(SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w))))
+    with torch.no_grad():
+        results = model.test_step(dict(inputs=inputs, data_samples=samples))
+    assert [tuple(r.pred_sem_seg.data.shape[1:]) for r in results] == [(31, 31), (333, 517)]
+
+
+# ---------------------------------------------------------------- NaN / inf loss
+
+NAN_AT_SECOND_ITERATION = '''
+import torch
+from mmdet.models.dense_heads import RetinaHead
+
+_loss = RetinaHead.loss_by_feat
+calls = {'n': 0}
+
+
+def nan_on_second_call(self, *args, **kwargs):
+    losses = _loss(self, *args, **kwargs)
+    calls['n'] += 1
+    if calls['n'] == 2:
+        losses['loss_cls'] = [l * float('nan') for l in losses['loss_cls']]
+    return losses
+
+
+RetinaHead.loss_by_feat = nan_on_second_call
+'''
+
+
+@pytest.mark.parametrize('skip', [False, True])
+def test_nan_loss_stops_training_or_is_skipped(data, tmp_path, skip):
+    (tmp_path / 'nan_loss.py').write_text(NAN_AT_SECOND_ITERATION)
+    extra = "custom_hooks = [dict(type='mmpoolformer.NonFiniteLossHook', skip=True)]" if skip else ''
+    config = write_config(tmp_path, imports="custom_imports = dict(imports=['mmpoolformer', 'nan_loss'])",
+                          extra=extra)
+    work = tmp_path / 'work'
+    proc = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data,
+                    env=dict(PYTHONPATH=str(tmp_path)), check=False)
+    if not skip:
+        msg = one_line_error(proc)
+        assert msg.startswith('error: non-finite loss at iteration 2 (epoch 1): loss_cls=nan')
+        assert checkpoints(work) == []
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert 'skipping iteration 2 (epoch 1): non-finite loss (loss_cls=nan' in proc.stdout + proc.stderr
+        state = torch.load(work / 'epoch_1.pth', weights_only=False)['state_dict']
+        assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
