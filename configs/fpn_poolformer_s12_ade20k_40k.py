@@ -9,8 +9,10 @@ crop_size = (512, 512)
 pretrained = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s12.pth.tar'
 model = dict(
     pretrained=None,  # the base's ResNet weights must not reach the PoolFormer backbone
-    # Pads every training crop to 512x512 (images with 0, labels with the ignore index 255).
-    data_preprocessor=dict(size=crop_size, pad_val=0, seg_pad_val=255),
+    # Pads training crops to 512x512 (images with 0, labels with the ignore index 255); also takes test batches of
+    # images of different sizes (padded to a common multiple of 32, predictions cropped back).
+    data_preprocessor=dict(type='mmpoolformer.MixedSizeSegDataPreProcessor', size=crop_size, pad_val=0,
+                           seg_pad_val=255, test_cfg=dict(size_divisor=32)),
     backbone=dict(
         _delete_=True,
         type='mmpoolformer.PoolFormer',

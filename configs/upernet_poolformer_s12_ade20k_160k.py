@@ -10,7 +10,10 @@ custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 crop_size = (512, 512)
 model = dict(
     pretrained=None,
-    data_preprocessor=dict(size=crop_size, pad_val=0, seg_pad_val=255),
+    # Pads training crops to 512x512 (images with 0, labels with the ignore index 255); also takes test batches of
+    # images of different sizes (padded to a common multiple of 32, predictions cropped back).
+    data_preprocessor=dict(type='mmpoolformer.MixedSizeSegDataPreProcessor', size=crop_size, pad_val=0,
+                           seg_pad_val=255, test_cfg=dict(size_divisor=32)),
     backbone=dict(
         _delete_=True,
         type='mmpoolformer.PoolFormer',

@@ -7,6 +7,7 @@ recorded there (so: unchanged since this toolbox wrote it) is loaded in full. An
 user passes ``--trust-checkpoint``.
 """
 import os.path as osp
+from typing import Optional
 
 import torch
 
@@ -15,10 +16,24 @@ from ..checkpoint.io import CheckpointError, UnsafeCheckpointError, read_weights
 TRUST_RECORD = '.mmpoolformer-written.sha256'
 
 
-def record_written(path: str) -> None:
-    """Note ``path`` (just written by this toolbox) as trusted in the record file of its folder."""
-    with open(osp.join(osp.dirname(osp.abspath(path)), TRUST_RECORD), 'a') as f:
-        f.write(f'{sha256_of(path)}  {osp.basename(path)}\n')
+def record_written(written: str, final_name: str) -> None:
+    """Note the file ``written`` (by this toolbox), which is about to be renamed to ``final_name`` in the same folder,
+    as trusted in the record file of that folder."""
+    with open(osp.join(osp.dirname(osp.abspath(written)), TRUST_RECORD), 'a') as f:
+        f.write(f'{sha256_of(written)}  {final_name}\n')
+
+
+def latest_recorded_checkpoint(folder: str) -> Optional[str]:
+    """The most recently recorded checkpoint in ``folder`` that exists (complete by construction), or None."""
+    record = osp.join(folder, TRUST_RECORD)
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        names = [line.rstrip('\n').split('  ', 1)[1] for line in f if '  ' in line]
+    for name in reversed(names):
+        if osp.isfile(osp.join(folder, name)):
+            return osp.join(folder, name)
+    return None
 
 
 def written_by_us(path: str) -> bool:

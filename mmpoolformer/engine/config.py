@@ -1,9 +1,13 @@
 """Config loading for the tools: ``--cfg-options`` that must name existing keys, ``--data-root``, pre-flight checks."""
 import difflib
+import importlib
+import inspect
 import os.path as osp
 from typing import Any, Dict, Optional
 
+import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.registry import DefaultScope
 
 
 class ConfigError(ValueError):
@@ -21,23 +25,71 @@ def _existing_keys(node: Any, prefix: str = ''):
             yield from _existing_keys(value, f'{prefix}{index}.')
 
 
+REGISTRY_NAMES = ('MODELS', 'DATASETS', 'TRANSFORMS', 'LOOPS', 'HOOKS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
+                  'PARAM_SCHEDULERS', 'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'DATA_SAMPLERS',
+                  'TASK_UTILS', 'RUNNERS')
+
+
+def _registered_class(type_name: Any, scope: Optional[str]):
+    """The class a config ``type`` names, looked up in the registries of the config's scope (None if not found)."""
+    if inspect.isclass(type_name):
+        return type_name
+    if not isinstance(type_name, str):
+        return None
+    import mmengine.registry as root
+    modules = [root]
+    if scope:
+        try:
+            modules.insert(0, importlib.import_module(f'{scope}.registry'))
+        except ImportError:
+            pass
+    with DefaultScope.overwrite_default_scope(scope):
+        for module in modules:
+            for name in REGISTRY_NAMES:
+                registry = getattr(module, name, None)
+                cls = registry.get(type_name) if registry is not None else None
+                if cls is not None:
+                    return cls
+    return None
+
+
+def _constructor_accepts(cls, key: str) -> bool:
+    """Whether ``cls(...)`` takes the keyword ``key``, following ``**kwargs`` up the class hierarchy."""
+    for klass in inspect.getmro(cls):
+        if klass in (object, torch.nn.Module) or '__init__' not in klass.__dict__:
+            continue
+        params = inspect.signature(klass.__dict__['__init__']).parameters
+        if key in params and params[key].kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                  inspect.Parameter.KEYWORD_ONLY):
+            return True
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return False
+    return True  # **kwargs all the way up: the constructor itself will judge
+
+
 def _has_key(cfg: Config, dotted: str) -> bool:
+    """Whether ``dotted`` names a key of the config, a keyword argument of a component dict (one with ``type``) that
+    its class accepts, or a key inside a ``None`` value (which becomes a dict)."""
     node: Any = cfg._cfg_dict
     for part in dotted.split('.'):
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
-        elif node is None:  # a dict replacing a None value (e.g. init_cfg)
+        elif node is None:
             return True
+        elif isinstance(node, dict) and 'type' in node:
+            cls = _registered_class(node['type'], cfg.get('default_scope'))
+            return cls is None or _constructor_accepts(cls, part)
         else:
             return False
     return True
 
 
 def merge_cli_options(cfg: Config, options: Optional[Dict[str, Any]], config_path: str) -> None:
-    """Merge ``--cfg-options``. A key must exist in the config (or sit inside a ``None`` value), so a misspelt key is
-    an error naming the closest existing keys; a key written ``+key=value`` is added deliberately."""
+    """Merge ``--cfg-options``. A key must exist in the config, be a keyword that the component it is set on accepts
+    (e.g. ``model.backbone.pool_size``), or sit inside a ``None`` value; so a misspelt key is an error naming the
+    closest existing keys. A key written ``+key=value`` is added without checks."""
     merged = {}
     for key, value in (options or {}).items():
         if key.startswith('+'):

@@ -39,7 +39,8 @@ class NonFiniteLossHook(Hook):
             total, log_vars = parse_losses(losses)
             if torch.isfinite(total).all():
                 return total, log_vars
-            bad = ', '.join(f'{k}={v}' for k, v in log_vars.items() if not math.isfinite(float(v)))
+            bad = ', '.join(f'{k}={v}' for k, v in log_vars.items() if k != 'loss' and not math.isfinite(float(v)))
+            bad = bad or f'loss={float(total)}'
             where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1})'
             if self.skip and self.skipped < self.max_skips:
                 self.skipped += 1

@@ -7,12 +7,12 @@ from mmengine.dist import master_only
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.registry import DATASETS
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmengine.runner.checkpoint import _load_checkpoint_to_model, find_latest_checkpoint
 
 from ..checkpoint.formats import convert_weights, detect_layout
 from ..checkpoint.io import CheckpointError
 from ..registry import RUNNERS
-from .checkpoint_trust import load_checkpoint_file, record_written
+from .checkpoint_trust import latest_recorded_checkpoint, load_checkpoint_file, record_written
 from .dataset_checks import check_dataset
 
 
@@ -71,9 +71,18 @@ class SafeRunner(Runner):
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         partial = f'.{filename}.partial'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
-        final = osp.join(out_dir, filename)
-        os.replace(osp.join(out_dir, partial), final)
-        record_written(final)
+        record_written(osp.join(out_dir, partial), filename)
+        os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+    def load_or_resume(self) -> None:
+        """As MMEngine's, but auto-resume takes the newest complete checkpoint this toolbox recorded writing (MMEngine's
+        ``last_checkpoint`` pointer can lag behind it if the process was killed between the two writes)."""
+        if self._resume and self._load_from is None and not self._has_loaded:
+            self._load_from = latest_recorded_checkpoint(self.work_dir) or find_latest_checkpoint(self.work_dir)
+            self.logger.info(f'Auto resuming from the latest complete checkpoint: {self._load_from}')
+            if self._load_from is None:
+                self._resume = False
+        super().load_or_resume()
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]) -> dict:

@@ -2,5 +2,10 @@ from .metaformer import ARCH_SETTINGS, MetaFormer, PoolFormer
 from .norms import LayerNorm2d
 from .token_mixers import Attention, DepthwiseConv, IdentityMixer, Pooling
 
+try:  # only with mmsegmentation installed
+    from .seg_preprocessor import MixedSizeSegDataPreProcessor  # noqa: F401
+except ImportError:
+    pass
+
 __all__ = ['ARCH_SETTINGS', 'MetaFormer', 'PoolFormer', 'LayerNorm2d', 'Attention', 'DepthwiseConv', 'IdentityMixer',
            'Pooling']
