@@ -16,14 +16,28 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
-def init_model(config: str, checkpoint: str, device: str = 'cpu', trust: bool = False):
+def _lower_score_thr(test_cfg, score_thr: float) -> None:
+    """Lower every ``score_thr`` in a detector's test_cfg (one- and two-stage) to ``score_thr``."""
+    if isinstance(test_cfg, dict):
+        for key, value in test_cfg.items():
+            if key == 'score_thr' and isinstance(value, (int, float)):
+                test_cfg[key] = min(value, score_thr)
+            else:
+                _lower_score_thr(value, score_thr)
+
+
+def init_model(config: str, checkpoint: str, device: str = 'cpu', trust: bool = False,
+               score_thr: float = None):
     """Build the model of ``config`` and load ``checkpoint`` (safely, see :mod:`mmpoolformer.engine.checkpoint_trust`).
 
-    Returns ``(model, cfg)``; ``model.dataset_meta`` holds the class names.
+    ``score_thr`` (detection) lowers the model's own test score threshold so that lower-scored boxes reach the
+    drawing. Returns ``(model, cfg)``; ``model.dataset_meta`` holds the class names.
     """
     cfg = Config.fromfile(config)
     scope = cfg.get('default_scope', 'mmdet')
     cfg.model.backbone.init_cfg = None
+    if score_thr is not None:
+        _lower_score_thr(cfg.model.get('test_cfg'), score_thr)
     if scope == 'mmseg':
         cfg.model.pretrained = None
         from mmseg.apis import init_model as init_fn

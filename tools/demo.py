@@ -17,13 +17,14 @@ def main():
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--out', required=True, help='output image file')
-    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: lowest score drawn')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: lowest score drawn (lowers the model\'s own test threshold too)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args()
     from mmpoolformer.apis import draw, init_model, predict, read_image
     img = read_image(args.image)
-    model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint)
+    model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint,
+                            score_thr=args.score_thr)
     draw(model, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
     print(f'wrote {args.out}')
 
