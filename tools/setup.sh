@@ -69,11 +69,7 @@ PYEOF
 }
 
 mmcv_cache_dir() {
-  "$PY" - <<PYEOF
-import sys, torch
-cuda = 'cuda' + torch.version.cuda if (torch.cuda.is_available() and torch.version.cuda) else 'cpuops'
-print('py%d.%d-torch%s-mmcv$MMCV_VERSION-%s' % (sys.version_info[0], sys.version_info[1], torch.__version__, cuda))
-PYEOF
+  "$PY" "$ROOT/tools/mmcv_wheel_key.py" "$MMCV_VERSION"
 }
 
 build_mmcv() {
