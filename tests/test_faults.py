@@ -87,7 +87,7 @@ def test_sigkill_during_training_then_resume(data, tmp_path):
     assert 'epoch_1.pth' in done and 'epoch_4.pth' not in done
     last = max(int(n[6:-4]) for n in done)
     out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
-    assert f'resumed epoch: {last}' in out.stdout + out.stderr
+    assert f'resumed epoch: {last}, iter: {2 * last}' in out.stdout + out.stderr  # 4 images, batch 2
     assert torch.load(work / 'epoch_4.pth', weights_only=False)['meta']['epoch'] == 4
 
 
@@ -126,8 +126,9 @@ def test_kill_while_writing_a_checkpoint_never_leaves_a_usable_looking_file(data
     assert (work / 'last_checkpoint').read_text().endswith('epoch_1.pth')
     env['CRASH_ON_SAVE'] = ''
     out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume', env=env)
-    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    assert 'resumed epoch: 1, iter: 2' in out.stdout + out.stderr
     assert checkpoints(work) == ['epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth']
+    assert torch.load(work / 'epoch_3.pth', weights_only=False)['meta']['iter'] == 6
 
 
 # ---------------------------------------------------------------- one-line errors
