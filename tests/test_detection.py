@@ -166,8 +166,13 @@ def test_train_then_test_end_to_end(kind, tiny_coco, tmp_path):
     ckpt = work / 'epoch_1.pth'
     assert ckpt.is_file() and (work / 'last_checkpoint').read_text().endswith('epoch_1.pth')
     test_args = ['--work-dir', work, '--data-root', tiny_coco, '--cfg-options', *scale_opts]
-    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, *test_args).stdout)
+    results = tmp_path / 'results.pkl'
+    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, *test_args[:2], '--out', results,
+                                       *test_args[2:]).stdout)
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+    import mmengine
+    dumped = mmengine.load(str(results))
+    assert len(dumped) == 4 and all(r['pred_instances']['bboxes'].shape[1] == 4 for r in dumped)
     if kind == 'mask_rcnn':
         assert 0.0 <= metrics['coco/segm_mAP'] <= 1.0
     # The same weights in the official mmdet 2.19 layout evaluate directly, to the same numbers.

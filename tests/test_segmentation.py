@@ -139,6 +139,9 @@ test_dataloader = val_dataloader
     run_tool('tools/train.py', config, '--work-dir', work, *opts)
     ckpt = work / 'iter_4.pth'
     assert ckpt.is_file()
-    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', work, *opts).stdout)
+    maps = tmp_path / 'maps'
+    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', work, '--out', maps,
+                                       *opts).stdout)
+    assert len(list(maps.glob('*.png'))) == 3  # one predicted label map per validation image
     assert {'mIoU', 'mAcc', 'aAcc'} <= set(metrics)
     assert 0 <= metrics['mIoU'] <= 100 and 0 < metrics['aAcc'] <= 100
