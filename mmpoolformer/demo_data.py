@@ -1,9 +1,9 @@
 """Deterministic synthetic data for the quickstart: a COCO-format instance set and an ADE20K-layout semantic set.
 
-Each image is a textured background (gradient, stripes, checkerboard or blotches, plus pixel noise) with 1-4
-objects of four shape classes (circle, square, triangle, cross) in random colours, sizes and rotations; objects may
-occlude each other (annotations describe the visible part; objects less than half visible are re-drawn). The
-class is given by the shape only: colours are drawn independently of it.
+Each image is a low-contrast textured background (gradient, fine stripes, fine checkerboard or blotches, plus pixel
+noise) with 1-3 objects of four shape classes (circle, square, triangle, cross) in random colours, sizes and
+rotations; objects may occlude each other (annotations describe the visible part; objects less than half visible
+are re-drawn). The class is given by the shape only: colours are drawn independently of it.
 
 Layout under ``root`` (default ``data/demo``)::
 
@@ -26,26 +26,36 @@ CLASSES = ('circle', 'square', 'triangle', 'cross')
 SEG_CLASSES = ('background',) + CLASSES
 SPLITS = {'train': 'train2017', 'val': 'val2017'}
 SEG_SPLITS = {'train': 'training', 'val': 'validation'}
+VERSION = 2  # bump whenever the generated images or annotations change
+MANIFEST = 'manifest.json'
+MAX_OBJECTS = 3  # objects per image: 1..MAX_OBJECTS
+RADIUS_RANGE = (0.12, 0.28)  # object radius as a fraction of the image side
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    c1, c2 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    """A low-contrast textured background: gradient, fine stripes, fine checkerboard or smooth blotches.
+
+    The textures are finer (stripes, checks: 2-8 px) or smoother (gradient, blotches) than the objects, so they do
+    not look like the shapes themselves; the two colours differ by about 45 grey levels per channel.
+    """
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    c1 = rng.uniform(30, 225, 3)
+    c2 = np.clip(c1 + rng.normal(0, 45, 3), 0, 255)
     kind = rng.integers(4)
-    if kind == 0:  # linear gradient
+    if kind == 0:  # linear gradient across the image
         angle = rng.uniform(0, math.pi)
-        t = (np.cos(angle) * xx + np.sin(angle) * yy + 1) / 3
-    elif kind == 1:  # stripes
-        angle, period = rng.uniform(0, math.pi), rng.uniform(0.05, 0.2)
+        t = (np.cos(angle) * xx + np.sin(angle) * yy) / size / 2 + 0.5
+    elif kind == 1:  # fine stripes, period 4-8 px
+        angle, period = rng.uniform(0, math.pi), rng.uniform(4, 8)
         t = (np.sin((np.cos(angle) * xx + np.sin(angle) * yy) * 2 * math.pi / period) + 1) / 2
-    elif kind == 2:  # checkerboard
-        cells = rng.integers(4, 12)
-        t = ((np.floor(xx * cells) + np.floor(yy * cells)) % 2).astype(np.float32)
+    elif kind == 2:  # fine checkerboard, cells of 2-4 px
+        cell = int(rng.integers(2, 5))
+        t = ((xx // cell + yy // cell) % 2).astype(np.float32)
     else:  # smooth blotches
         t = cv2.resize(rng.uniform(0, 1, (5, 5)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
         t = np.clip(t, 0, 1)
     img = c1[None, None] * (1 - t[..., None]) + c2[None, None] * t[..., None]
-    img += rng.normal(0, 8, img.shape)
+    img += rng.normal(0, 6, img.shape)
     return np.clip(img, 0, 255)
 
 
@@ -83,9 +93,9 @@ def make_scene(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[Di
     while True:
         img = _background(rng, size)
         objects, owner = [], np.full((size, size), -1, np.int32)
-        for index in range(int(rng.integers(1, 5))):
+        for index in range(int(rng.integers(1, MAX_OBJECTS + 1))):
             cls = int(rng.integers(len(CLASSES)))
-            radius = rng.uniform(0.08, 0.25) * size
+            radius = rng.uniform(*RADIUS_RANGE) * size
             cx, cy = rng.uniform(radius * 0.7, size - radius * 0.7, 2)
             mask = _shape_mask(rng, cls, size, radius, cx, cy).astype(bool)
             if mask.sum() < 30:
@@ -116,9 +126,16 @@ def _write_image(path: str, img: np.ndarray) -> None:
         raise OSError(f'could not write {path}')
 
 
-def make_demo_data(root: str = 'data/demo', seed: int = 0, num_train: int = 400, num_val: int = 100,
-                   size: int = 160) -> str:
-    """Write both demo datasets under ``root`` (deterministic for a given seed and sizes); returns ``root``."""
+def make_demo_data(root: str = 'data/demo', seed: int = 0, num_train: int = 1000, num_val: int = 100,
+                   size: int = 128) -> str:
+    """Write both demo datasets under ``root`` (deterministic for a given seed and sizes); returns ``root``.
+
+    A manifest (``root/manifest.json``) records the generator version and arguments, written last: see
+    :func:`demo_data_complete`.
+    """
+    manifest_path = osp.join(root, MANIFEST)
+    if osp.exists(manifest_path):
+        os.remove(manifest_path)
     rng = np.random.default_rng(seed)
     categories = [dict(id=i + 1, name=name) for i, name in enumerate(CLASSES)]
     for split, count in (('train', num_train), ('val', num_val)):
@@ -149,8 +166,20 @@ def make_demo_data(root: str = 'data/demo', seed: int = 0, num_train: int = 400,
         with open(ann_path + '.partial', 'w') as f:
             json.dump(dict(images=images, annotations=annotations, categories=categories), f)
         os.replace(ann_path + '.partial', ann_path)
+    with open(manifest_path, 'w') as f:
+        json.dump(_manifest(seed, num_train, num_val, size), f)
     return root
 
 
-def demo_data_complete(root: str) -> bool:
-    return all(osp.isfile(osp.join(root, 'coco', 'annotations', f'instances_{s}.json')) for s in SPLITS.values())
+def _manifest(seed: int, num_train: int, num_val: int, size: int) -> dict:
+    return dict(version=VERSION, seed=seed, num_train=num_train, num_val=num_val, size=size)
+
+
+def demo_data_complete(root: str = 'data/demo', seed: int = 0, num_train: int = 1000, num_val: int = 100,
+                       size: int = 128) -> bool:
+    """True if ``root`` holds a finished data set written by this generator version with these arguments."""
+    try:
+        with open(osp.join(root, MANIFEST)) as f:
+            return json.load(f) == _manifest(seed, num_train, num_val, size)
+    except (OSError, ValueError):
+        return False

@@ -237,6 +237,15 @@ def test_bad_options_and_backbone_arguments(data, tmp_path, option, expected):
     assert expected.format(config=config) in msg
 
 
+def test_config_that_cannot_merge_into_its_base(tmp_path):
+    config = tmp_path / 'bad_merge.py'
+    config.write_text(f"_base_ = ['{ROOT}/configs/retinanet_poolformer_s12_fpn_coco.py']\n"
+                      "model = dict(backbone=dict(arch=dict(depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512])))\n")
+    msg = one_line_error(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', check=False))
+    assert msg.startswith(f'error: {config}: arch=') and 'is a dict in the child config' in msg and '_delete_' in msg
+    assert not (tmp_path / 'w').exists()
+
+
 # ---------------------------------------------------------------- odd inputs
 
 @pytest.mark.parametrize('config', ['configs/quickstart/retinanet_poolformer_s12_demo.py',

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmpoolformer.demo_data import CLASSES, make_demo_data
+from mmpoolformer.demo_data import CLASSES, MANIFEST, demo_data_complete, make_demo_data
 from tests.helpers import ROOT, run_tool
 
 
@@ -39,6 +39,21 @@ def test_demo_data_is_deterministic_and_valid(tmp_path):
     label = cv2.imread(str(tmp_path / 'a' / 'ade' / 'annotations' / 'training' / 'train_00001.png'), 0)
     image = cv2.imread(str(tmp_path / 'a' / 'ade' / 'images' / 'training' / 'train_00001.jpg'))
     assert label.shape == image.shape[:2] == (128, 128) and set(np.unique(label)) <= {1, 2, 3, 4, 5}
+
+
+def test_stale_or_unfinished_demo_data_is_not_taken_as_complete(tmp_path):
+    root = str(tmp_path / 'demo')
+    args = dict(seed=1, num_train=3, num_val=2, size=96)
+    assert not demo_data_complete(root, **args)
+    make_demo_data(root, **args)
+    assert demo_data_complete(root, **args)
+    assert not demo_data_complete(root, **dict(args, size=128))  # written with other arguments: rewrite
+    assert not demo_data_complete(root, **dict(args, seed=2))
+    manifest = tmp_path / 'demo' / MANIFEST
+    manifest.write_text(manifest.read_text().replace('"version": ', '"version": -'))  # an older generator's data
+    assert not demo_data_complete(root, **args)
+    manifest.unlink()  # a run interrupted before the manifest (written last)
+    assert not demo_data_complete(root, **args)
 
 
 QUICK = {  # a few iterations only: accuracy is not asserted in CI

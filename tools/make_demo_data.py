@@ -1,6 +1,6 @@
 """Write the synthetic quickstart data sets (COCO-format instances + ADE20K-layout semantics) deterministically.
 
-python tools/make_demo_data.py [--root data/demo] [--seed 0] [--num-train 400] [--num-val 100] [--size 160]
+python tools/make_demo_data.py [--root data/demo] [--seed 0] [--num-train 1000] [--num-val 100] [--size 128]
 """
 import argparse
 import os.path as osp
@@ -16,9 +16,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--root', default='data/demo')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=400)
+    parser.add_argument('--num-train', type=int, default=1000)
     parser.add_argument('--num-val', type=int, default=100)
-    parser.add_argument('--size', type=int, default=160, help='image side in pixels')
+    parser.add_argument('--size', type=int, default=128, help='image side in pixels')
     args = parser.parse_args()
     start = time.time()
     make_demo_data(args.root, seed=args.seed, num_train=args.num_train, num_val=args.num_val, size=args.size)

@@ -29,7 +29,12 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 def load_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(args.config)
+    except TypeError as exc:  # mmengine cannot merge a child key into its _base_ (e.g. a dict over a string)
+        if 'inherit from base' not in str(exc):
+            raise
+        raise ConfigError(f'{args.config}: {exc}') from exc
     merge_cli_options(cfg, args.cfg_options, args.config)
     if args.data_root:
         set_data_root(cfg, args.data_root)
@@ -40,7 +45,7 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg.trust_checkpoint = args.trust_checkpoint
     if cfg.get('demo_data'):  # quickstart configs: write the synthetic data set on first use
         from ..demo_data import demo_data_complete, make_demo_data
-        if not demo_data_complete(cfg.demo_data['root']):
+        if not demo_data_complete(**cfg.demo_data):
             print_log(f"writing the demo data set to {cfg.demo_data['root']}", logger='current')
             make_demo_data(**cfg.demo_data)
     prepare_launcher(cfg, args.launcher)
