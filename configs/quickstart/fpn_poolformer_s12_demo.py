@@ -6,46 +6,51 @@ demo_data = dict(root='data/demo', seed=0)
 data_root = 'data/demo/ade'
 metainfo = dict(classes=('background', 'circle', 'square', 'triangle', 'cross'),
                 palette=[(40, 40, 40), (220, 20, 60), (0, 128, 255), (0, 170, 0), (255, 160, 0)])
-crop_size = (160, 160)
+# the 128 px images are trained and predicted at 96 px (predictions are scored at 128 px): a step costs 0.3 s
+# instead of 0.47 s, and 2500 steps at 96 px reached a higher mIoU than the 1300 that fit the time at 128 px
+crop_size = (96, 96)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(init_cfg=None),  # from scratch: no download
-    neck=dict(out_channels=128),
-    decode_head=dict(in_channels=[128, 128, 128, 128], channels=64, num_classes=5))
+    # from scratch (no download); layer scales start at 0.1 instead of 1e-5 so the blocks contribute from the start
+    backbone=dict(init_cfg=None, arch=dict(_delete_=True, depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512],
+                                           layer_scale_init_value=0.1)),
+    # 64 channels after the backbone: at this size the stride-4 3x3 convolutions otherwise cost as much as it does
+    neck=dict(out_channels=64),
+    decode_head=dict(in_channels=[64, 64, 64, 64], channels=64, num_classes=5))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(320, 160), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),  # a short schedule: flips only, no scale jitter
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='mmpoolformer.AlignResize', scale=(640, 160), keep_ratio=True, size_divisor=32),
+    dict(type='mmpoolformer.AlignResize', scale=(384, 96), keep_ratio=True, size_divisor=32),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
 dataset = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
                seg_map_suffix='.png', reduce_zero_label=True)
+# data loading in the main process: a worker process would compete with training for the two cores
 train_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=True,
+    batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(dataset, data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
                  pipeline=train_pipeline, _delete_=True))
 val_dataloader = dict(
-    batch_size=1, num_workers=1, persistent_workers=True,
+    batch_size=1, num_workers=0, persistent_workers=False,
     dataset=dict(dataset, data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
                  pipeline=test_pipeline, _delete_=True))
 test_dataloader = val_dataloader
 
-max_iters = 800
-train_cfg = dict(max_iters=max_iters, val_interval=200)
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
+max_iters = 2500
+train_cfg = dict(max_iters=max_iters, val_interval=1250)
+optim_wrapper = dict(optimizer=dict(lr=4e-3, weight_decay=0.05), clip_grad=dict(_delete_=True, max_norm=10.))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=50, end=max_iters, by_epoch=False)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='PolyLR', power=0.9, eta_min=0.0, begin=100, end=max_iters, by_epoch=False)
 ]
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 randomness = dict(seed=0)
