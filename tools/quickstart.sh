@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quickstart on CPU: make the demo data if missing, train from scratch, evaluate, draw predictions.
 #
-#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn] [extra tools/train.py arguments...]
+#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn] [--cfg-options KEY=VALUE ...]
+#
+# The --cfg-options reach both tools/train.py and tools/test.py, so a changed model setting is also tested.
 #
 # Results go to work_dirs/quickstart_<model>/ (log, checkpoints, and vis/ with the drawn validation images).
 set -euo pipefail
@@ -21,5 +23,5 @@ WORK_DIR="${QUICKSTART_WORK_DIR:-work_dirs/quickstart_$MODEL}"
 START=$(date +%s)
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/vis"
+"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/vis" "$@"
 echo "quickstart $MODEL finished in $(( $(date +%s) - START )) s; predictions drawn in $WORK_DIR/vis"
