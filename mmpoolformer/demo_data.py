@@ -30,6 +30,7 @@ VERSION = 2  # bump whenever the generated images or annotations change
 MANIFEST = 'manifest.json'
 MAX_OBJECTS = 3  # objects per image: 1..MAX_OBJECTS
 RADIUS_RANGE = (0.12, 0.28)  # object radius as a fraction of the image side
+DEFAULTS = dict(seed=0, num_train=1000, num_val=100, size=128)  # what the quickstart configs use
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -126,8 +127,8 @@ def _write_image(path: str, img: np.ndarray) -> None:
         raise OSError(f'could not write {path}')
 
 
-def make_demo_data(root: str = 'data/demo', seed: int = 0, num_train: int = 1000, num_val: int = 100,
-                   size: int = 128) -> str:
+def make_demo_data(root: str = 'data/demo', seed: int = DEFAULTS['seed'], num_train: int = DEFAULTS['num_train'],
+                   num_val: int = DEFAULTS['num_val'], size: int = DEFAULTS['size']) -> str:
     """Write both demo datasets under ``root`` (deterministic for a given seed and sizes); returns ``root``.
 
     A manifest (``root/manifest.json``) records the generator version and arguments, written last: see
@@ -175,8 +176,9 @@ def _manifest(seed: int, num_train: int, num_val: int, size: int) -> dict:
     return dict(version=VERSION, seed=seed, num_train=num_train, num_val=num_val, size=size)
 
 
-def demo_data_complete(root: str = 'data/demo', seed: int = 0, num_train: int = 1000, num_val: int = 100,
-                       size: int = 128) -> bool:
+def demo_data_complete(root: str = 'data/demo', seed: int = DEFAULTS['seed'],
+                       num_train: int = DEFAULTS['num_train'], num_val: int = DEFAULTS['num_val'],
+                       size: int = DEFAULTS['size']) -> bool:
     """True if ``root`` holds a finished data set written by this generator version with these arguments."""
     try:
         with open(osp.join(root, MANIFEST)) as f:

@@ -9,16 +9,16 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.demo_data import make_demo_data  # noqa: E402
+from mmpoolformer.demo_data import DEFAULTS, make_demo_data  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--root', default='data/demo')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-train', type=int, default=1000)
-    parser.add_argument('--num-val', type=int, default=100)
-    parser.add_argument('--size', type=int, default=128, help='image side in pixels')
+    parser.add_argument('--seed', type=int, default=DEFAULTS['seed'])
+    parser.add_argument('--num-train', type=int, default=DEFAULTS['num_train'])
+    parser.add_argument('--num-val', type=int, default=DEFAULTS['num_val'])
+    parser.add_argument('--size', type=int, default=DEFAULTS['size'], help='image side in pixels')
     args = parser.parse_args()
     start = time.time()
     make_demo_data(args.root, seed=args.seed, num_train=args.num_train, num_val=args.num_val, size=args.size)
