@@ -27,11 +27,12 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 from mmcv.cnn.bricks import DropPath
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..registry import MODELS
-from .norms import build_channel_norm
+from .norms import build_channel_norm, join_norm, split_norm
 from .token_mixers import build_token_mixer
 
 # The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
@@ -113,6 +114,46 @@ class MetaFormerBlock(nn.Module):
         x = x + self.drop_path(self._scale(self.token_mixer(self.norm1(x)), self.layer_scale1))
         return x + self.drop_path(self._scale(self.mlp(self.norm2(x)), self.layer_scale2))
 
+    @torch.no_grad()
+    def switch_to_deploy(self) -> List[str]:
+        """Fold every per-channel affine term into a neighbour, for inference (the block must be in eval mode).
+
+        - norm2's affine moves into ``mlp.fc1`` and ``layer_scale2`` into ``mlp.fc2`` (both 1x1 convolutions);
+        - norm1's affine and ``layer_scale1`` go where the token mixer's ``fold_affine`` puts them (for
+          ``Pooling``: norm1's weight times layer_scale1 becomes the one per-channel ``layer_scale1``, and norm1's
+          bias cancels).
+
+        The block then computes the same function with fewer element-wise passes. Returns the names of the terms
+        that could not be folded (empty when everything folded).
+        """
+        unfolded = []
+        dim = self.mlp.fc1.in_channels
+        plain2, (gamma2, beta2) = split_norm(self.norm2)
+        if plain2 is self.norm2 and not isinstance(self.norm2, nn.Identity):
+            unfolded.append(f'norm2 ({type(self.norm2).__name__})')
+        fc1, fc2 = self.mlp.fc1, self.mlp.fc2
+        if beta2 is not None:  # fc1(g*n + b) = (W*g) n + (W b + bias); fc1 is a 1x1 convolution
+            fc1.bias.add_(fc1.weight[:, :, 0, 0] @ beta2)
+        if gamma2 is not None:
+            fc1.weight.mul_(gamma2[None, :, None, None])
+        self.norm2 = plain2
+        if self.layer_scale2 is not None:
+            fc2.weight.mul_(self.layer_scale2[:, None, None, None])
+            fc2.bias.mul_(self.layer_scale2)
+            self.layer_scale2 = None
+
+        plain1, (gamma1, beta1) = split_norm(self.norm1)
+        if plain1 is self.norm1 and not isinstance(self.norm1, nn.Identity):
+            unfolded.append(f'norm1 ({type(self.norm1).__name__})')
+        scale1 = self.layer_scale1
+        if hasattr(self.token_mixer, 'fold_affine'):
+            (gamma1, beta1), scale1 = self.token_mixer.fold_affine(gamma1, beta1, scale1)
+        elif gamma1 is not None or beta1 is not None or scale1 is not None:
+            unfolded.append(f'token mixer {type(self.token_mixer).__name__} (no fold_affine)')
+        self.norm1 = join_norm(plain1, dim, (gamma1, beta1))
+        self.layer_scale1 = None if scale1 is None else nn.Parameter(scale1.detach().clone())
+        return unfolded
+
 
 class MetaFormerStage(nn.Module):
     """A stride-2 downsampling convolution (absent in stage 0, which follows the stem) and a sequence of blocks."""
@@ -150,6 +191,8 @@ class MetaFormer(BaseModule):
             mmpretrain or mmpoolformer weights (see ``mmpoolformer.checkpoint``); add ``trusted=True`` only for a
             trusted file that cannot be loaded safely.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
+        deploy: build the folded inference form that :meth:`switch_to_deploy` produces (to load a checkpoint
+            written after folding, e.g. by ``tools/reparameterize_model.py``).
 
     Forward: ``(N, in_channels, H, W)`` -> tuple of ``(N, embed_dims[i], ~H / 2**(i+2), ~W / 2**(i+2))`` for i in
     ``out_indices``; any H and W work.
@@ -169,7 +212,8 @@ class MetaFormer(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
-                 pretrained: Optional[str] = None):
+                 pretrained: Optional[str] = None,
+                 deploy: bool = False):
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('pass either pretrained or init_cfg to the backbone, not both')
@@ -210,6 +254,9 @@ class MetaFormer(BaseModule):
         self.stages = nn.ModuleList(stages)
         self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i]) for i in self.out_indices})
         self._freeze_stages()
+        self.deploy = False
+        if deploy:
+            self.switch_to_deploy()
 
     @staticmethod
     def _check_out_indices(out_indices: Union[int, Sequence[int]], num_stages: int) -> Tuple[int, ...]:
@@ -234,6 +281,26 @@ class MetaFormer(BaseModule):
             if i in self.out_indices:
                 features[i] = self.out_norms[str(i)](x)
         return tuple(features[i] for i in self.out_indices)
+
+    @torch.no_grad()
+    def switch_to_deploy(self) -> List[str]:
+        """Fold every block's per-channel affine terms into neighbouring layers for inference (see
+        :meth:`MetaFormerBlock.switch_to_deploy`); outputs stay equal to the unfolded model's (to float rounding).
+
+        The model is put in eval mode (BatchNorm folds its running statistics); it is meant for inference.
+        Returns the terms that could not be folded, as ``'stages.i.blocks.j: what'`` strings (also logged).
+        """
+        if self.deploy:
+            return []
+        self.eval()
+        unfolded = []
+        for i, stage in enumerate(self.stages):
+            for j, block in enumerate(stage.blocks):
+                unfolded += [f'stages.{i}.blocks.{j}: {what}' for what in block.switch_to_deploy()]
+        self.deploy = True
+        if unfolded:
+            print_log(f'switch_to_deploy left {len(unfolded)} terms unfolded, e.g. {unfolded[0]}', logger='current')
+        return unfolded
 
     def _frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
@@ -262,6 +329,10 @@ class MetaFormer(BaseModule):
 
     def init_weights(self) -> None:
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
+            if self.deploy:
+                raise ValueError('a backbone built with deploy=True loads only folded checkpoints (written by '
+                                 'tools/reparameterize_model.py), not init_cfg Pretrained weights; load those '
+                                 'with deploy=False, then call switch_to_deploy()')
             from ..checkpoint import load_backbone_weights
             cfg = self.init_cfg
             load_backbone_weights(self, cfg['checkpoint'], prefix=cfg.get('prefix'),

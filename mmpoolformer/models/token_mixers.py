@@ -9,8 +9,15 @@ Every mixer maps an NCHW tensor of ``dim`` channels to one of the same shape. Th
     @MODELS.register_module()
     class MyMixer(nn.Module):
         def __init__(self, dim, **kwargs): ...
+
+Deploy-mode folding (``MetaFormer.switch_to_deploy``): the block computes ``scale * mixer(gamma * n + beta)`` with
+``n`` the parameter-free part of norm1 and ``scale`` the layer scale. A mixer may define
+``fold_affine(gamma, beta, scale) -> ((gamma', beta'), scale')``: it absorbs what it exactly can into its own
+parameters and returns the per-channel terms still to be applied around it (``None`` where nothing remains). A mixer
+without the method folds nothing.
 """
 import inspect
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,6 +25,15 @@ import torch.nn.functional as F
 from mmengine.model.weight_init import trunc_normal_
 
 from ..registry import MODELS
+
+Tensor = Optional[torch.Tensor]
+
+
+def _product(a: Tensor, b: Tensor) -> Tensor:
+    """Per-channel product where ``None`` stands for 1."""
+    if a is None:
+        return b
+    return a if b is None else a * b
 
 
 @MODELS.register_module()
@@ -42,6 +58,11 @@ class Pooling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(x) - x
 
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """``pool(g*n + b) - (g*n + b) == g * (pool(n) - n)``: the mean over the valid window of a constant is that
+        constant (padding is excluded), so beta cancels and gamma joins the layer scale."""
+        return (None, None), _product(scale, gamma)
+
 
 @MODELS.register_module(name='Identity')
 class IdentityMixer(nn.Module):
@@ -52,6 +73,13 @@ class IdentityMixer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
+
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """``s * (g*n + b) == (s*g)*n + s*b``: the layer scale moves into the norm's affine."""
+        if gamma is None and beta is None:
+            return (None, None), scale
+        gamma = scale if gamma is None else _product(scale, gamma)
+        return (gamma, _product(scale, beta) if beta is not None else None), None
 
 
 @MODELS.register_module()
@@ -71,6 +99,16 @@ class DepthwiseConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
+
+    @torch.no_grad()
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """The layer scale moves into the kernel and bias. The norm's affine stays: with zero padding, the
+        convolution of the constant ``beta`` differs at the borders, so it cannot become a bias exactly."""
+        if scale is not None:
+            self.conv.weight.mul_(scale[:, None, None, None])
+            if self.conv.bias is not None:
+                self.conv.bias.mul_(scale)
+        return (gamma, beta), None
 
 
 @MODELS.register_module()
@@ -106,6 +144,32 @@ class Attention(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, h * w, -1)))
         return out.transpose(1, 2).reshape(b, c, h, w)
+
+    @torch.no_grad()
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """The norm's affine moves into the qkv projection (it acts on each token's channels), the layer scale into
+        the output projection; qkv gains a bias where beta is folded."""
+        if gamma is not None or beta is not None:
+            self.qkv = _fold_input_affine(self.qkv, gamma, beta)
+        if scale is not None:
+            self.proj.weight.mul_(scale[:, None])
+            if self.proj.bias is not None:
+                self.proj.bias.mul_(scale)
+        return (None, None), None
+
+
+@torch.no_grad()
+def _fold_input_affine(linear: nn.Linear, gamma: Tensor, beta: Tensor) -> nn.Linear:
+    """A linear layer computing ``linear(gamma * t + beta)`` for tokens ``t``."""
+    folded = nn.Linear(linear.in_features, linear.out_features, bias=True, device=linear.weight.device,
+                       dtype=linear.weight.dtype)
+    weight = linear.weight if gamma is None else linear.weight * gamma[None, :]
+    bias = linear.weight.new_zeros(linear.out_features) if linear.bias is None else linear.bias.clone()
+    if beta is not None:
+        bias += linear.weight @ beta
+    folded.weight.copy_(weight)
+    folded.bias.copy_(bias)
+    return folded
 
 
 def build_token_mixer(cfg: dict, dim: int) -> nn.Module:
