@@ -1,5 +1,6 @@
 """Hostile inputs and faults: CPU distributed training, kill-and-resume (also mid-checkpoint), one-line errors for
 bad data / checkpoints / options, odd image sizes, NaN losses."""
+import json
 import os
 import shutil
 import signal
@@ -158,14 +159,93 @@ def test_missing_data_root_and_annotation_file(broken_data, tmp_path):
                    f'check --data-root or the dataset layout described in the README')
 
 
-@pytest.mark.parametrize('damage,state', [('delete', 'missing'), ('garble', 'not a readable image')])
-def test_missing_or_unreadable_image(broken_data, tmp_path, damage, state):
+SKIP_HINT = 'or skip unreadable images with --cfg-options skip_unreadable_images=True'
+
+
+@pytest.mark.parametrize('damage,state', [('delete', 'missing'), ('garble', 'not a readable image'),
+                                          ('empty', 'empty (0 bytes)')])
+def test_missing_or_unreadable_image_in_the_first_batch(broken_data, tmp_path, damage, state):
     image = broken_data / 'train2017' / 'train_00003.jpg'
-    image.unlink() if damage == 'delete' else image.write_bytes(b'not a jpeg')
+    image.unlink() if damage == 'delete' else image.write_bytes(b'not a jpeg' if damage == 'garble' else b'')
+    config = write_config(tmp_path, extra='train_dataloader = dict(batch_size=4, num_workers=0)')  # one batch
+    work = tmp_path / 'w'
+    msg = one_line_error(run_tool('tools/train.py', config, '--work-dir', work, '--data-root', broken_data,
+                                  check=False))
+    assert msg == (f'error: image {image} listed in the dataset is {state}; training stopped before its first '
+                   f'iteration, so there was nothing to save: restore the file or remove it from the annotation '
+                   f'file; {SKIP_HINT}')
+    assert checkpoints(work) == []
+
+
+IN_ORDER = ("train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, "
+            "sampler=dict(type='DefaultSampler', shuffle=False))")
+
+
+def train_image(root, index):
+    """The file of the ``index``-th training sample (the annotation file's order, which IN_ORDER keeps)."""
+    images = json.loads((root / 'annotations' / 'instances_train2017.json').read_text())['images']
+    return root / 'train2017' / images[index]['file_name']
+
+
+def test_empty_image_in_training_saves_the_state_then_resume_finishes(broken_data, tmp_path):
+    config, work = write_config(tmp_path, extra=IN_ORDER), tmp_path / 'work'
+    image = train_image(broken_data, 2)  # batch 2 of 2: iteration 1 is trained before the file is met
+    original = image.read_bytes()
+    image.write_bytes(b'')
+    train = ['tools/train.py', config, '--work-dir', work, '--data-root', broken_data]
+    msg = one_line_error(run_tool(*train, check=False))
+    assert msg == (f'error: image {image} listed in the dataset is empty (0 bytes); training stopped after iteration 1 '
+                   f'(epoch 1) and its state is saved in {work}/iter_1.pth: restore the file or remove it from the '
+                   f'annotation file, then run the same command with --resume to continue; {SKIP_HINT}')
+    assert checkpoints(work) == ['iter_1.pth']
+    meta = torch.load(work / 'iter_1.pth', weights_only=False)['meta']
+    assert (meta['epoch'], meta['iter']) == (0, 1)
+    image.write_bytes(original)
+    out = run_tool(*train, '--resume')
+    assert 'resumed epoch: 0, iter: 1' in out.stdout + out.stderr
+    meta = torch.load(work / 'epoch_1.pth', weights_only=False)['meta']
+    assert (meta['epoch'], meta['iter']) == (1, 3)  # the interrupted epoch is run again from its first batch
+
+
+def test_skip_unreadable_images_trains_through_and_counts_them(broken_data, tmp_path):
+    empty, garbled = train_image(broken_data, 0), train_image(broken_data, 3)
+    empty.write_bytes(b'')
+    garbled.write_bytes(b'not a jpeg')
+    # a DataLoader worker process loads the images: the count is shared with it
+    config = write_config(tmp_path, extra='train_dataloader = dict(batch_size=2, num_workers=1, '
+                                          'persistent_workers=False)')
+    work = tmp_path / 'work'
+    proc = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', broken_data,
+                    '--cfg-options', 'skip_unreadable_images=True')
+    log = proc.stdout + proc.stderr
+    assert f'skipping image {empty} listed in the dataset: it is empty (0 bytes) (skip_unreadable_images=True)' in log
+    assert f'skipping image {garbled} listed in the dataset: it is not a readable image' in log
+    assert 'epoch 1: skipped 2 unreadable image files (skip_unreadable_images=True' in log
+    assert checkpoints(work) == ['epoch_1.pth']
+
+
+def test_empty_image_in_testing(trained, broken_data, tmp_path):
+    config, checkpoint = trained
+    image = broken_data / 'val2017' / 'val_00001.jpg'
+    image.write_bytes(b'')
+    for workers in ('0', '1'):  # also raised in a DataLoader worker process
+        msg = one_line_error(run_tool('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
+                                      '--data-root', broken_data, '--cfg-options',
+                                      f'test_dataloader.num_workers={workers}', check=False))
+        assert msg == (f'error: image {image} listed in the dataset is empty (0 bytes); restore the file or remove '
+                       f'it from the annotation file')
+
+
+def test_truncated_annotation_file(broken_data, tmp_path):
+    ann = broken_data / 'annotations' / 'instances_train2017.json'
+    ann.write_bytes(ann.read_bytes()[:5000])
+    with pytest.raises(json.JSONDecodeError) as parse:
+        json.loads(ann.read_text())
+    position = f'{parse.value.msg}: line {parse.value.lineno} column {parse.value.colno}'
     msg = one_line_error(run_tool('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
                                   '--data-root', broken_data, check=False))
-    assert msg == (f'error: image {image} listed in the dataset is {state}; restore the file or remove it from the '
-                   f'annotation file')
+    assert msg == (f'error: annotation file {ann} is not valid JSON ({position}); the file is truncated or damaged: '
+                   f'download or write it again')
 
 
 def test_categories_not_matching_config_classes(data, tmp_path):

@@ -1,3 +1,4 @@
 from .align_resize import AlignResize
+from .loading import LoadImageChecked, UnreadableImageError
 
-__all__ = ['AlignResize']
+__all__ = ['AlignResize', 'LoadImageChecked', 'UnreadableImageError']

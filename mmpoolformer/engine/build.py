@@ -35,6 +35,8 @@ def load_config(args: argparse.Namespace) -> Config:
         if 'inherit from base' not in str(exc):
             raise
         raise ConfigError(f'{args.config}: {exc}') from exc
+    # toolbox keys every config has (so that --cfg-options can set them): see SafeRunner
+    cfg.setdefault('skip_unreadable_images', False)
     merge_cli_options(cfg, args.cfg_options, args.config)
     if args.data_root:
         set_data_root(cfg, args.data_root)
@@ -66,7 +68,8 @@ def explain(exc: BaseException) -> str:
     """One line for a user error, with the fix where the error type alone does not say it."""
     message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
     if 'Original Traceback' in message:  # raised in a DataLoader worker: keep the original error line
-        message = [line for line in message.splitlines() if line.strip()][-1]
+        message = [line for line in message.splitlines() if line.strip()][-1].strip()
+        message = re.sub(rf'^(?:\w+\.)*{type(exc).__name__}: ', '', message)  # without the type name
     message = ' '.join(message.split())
     image = re.search(r"(?:failed to load image: |No such file or directory: ')([^']+)", message)
     if image and not image.group(1).endswith(('.json', '.py', '.pth')):

@@ -1,6 +1,8 @@
 """Checks on a built dataset that turn silent or cryptic failures into one clear line."""
+import contextlib
 import json
 import os.path as osp
+import re
 
 from .config import ConfigError
 
@@ -31,3 +33,55 @@ def check_dataset(dataset, stage: str) -> None:
     if len(dataset) == 0:
         raise ConfigError(f'{stage} dataset ({type(inner).__name__}, annotations {ann_file or "-"}) has no samples '
                           f'after filtering; check the data root, the annotation file and metainfo.classes')
+
+
+def _ann_files_in_cfg(node, root: str = '') -> list:
+    """Every annotation file a dataset (or evaluator) config names, joined to its data root."""
+    files = []
+    if isinstance(node, dict):
+        root = node.get('data_root') or root
+        ann = node.get('ann_file')
+        if isinstance(ann, str) and ann:
+            files.append(ann if osp.isabs(ann) or not root else osp.join(root, ann))
+        for key, value in node.items():
+            if key not in ('ann_file', 'data_root'):
+                files.extend(_ann_files_in_cfg(value, root))
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            files.extend(_ann_files_in_cfg(value, root))
+    return files
+
+
+def _json_error(path: str):
+    """The parse error of ``path`` if it is a local ``.json`` file that is not valid JSON, else None."""
+    if not (path.endswith('.json') and osp.isfile(path)):
+        return None
+    try:
+        with open(path, 'rb') as f:
+            json.loads(f.read())
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return exc
+    return None
+
+
+@contextlib.contextmanager
+def annotation_json_errors(cfg):
+    """Turn a JSON error raised while building a dataset/evaluator from ``cfg`` into :class:`ConfigError` naming the
+    annotation file and the position (the JSON parser's own message names neither)."""
+    try:
+        yield
+    except ValueError as exc:
+        files = _ann_files_in_cfg(cfg)
+        if isinstance(exc, json.JSONDecodeError) and len(files) == 1:
+            broken = [(files[0], exc)]
+        elif isinstance(exc, json.JSONDecodeError) or re.search(r'line \d+ column \d+', str(exc)):
+            broken = [(path, error) for path, error in ((p, _json_error(p)) for p in files) if error is not None]
+        else:
+            raise
+        if not broken:
+            raise
+        path, error = broken[0]
+        where = (f'{error.msg}: line {error.lineno} column {error.colno}' if isinstance(error, json.JSONDecodeError)
+                 else ' '.join(str(error).split()))
+        raise ConfigError(f'annotation file {path} is not valid JSON ({where}); the file is truncated or damaged: '
+                          f'download or write it again') from exc
