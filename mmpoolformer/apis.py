@@ -1,4 +1,6 @@
 """Inference on single images for detection and segmentation configs (used by ``tools/demo.py``)."""
+import os.path as osp
+
 import mmcv
 import numpy as np
 from mmengine.config import Config
@@ -9,10 +11,21 @@ from .engine.runner import to_model_layout
 
 
 def read_image(path: str) -> np.ndarray:
-    """Read any image file as 3-channel BGR uint8 (grayscale is replicated, an alpha channel dropped)."""
-    img = mmcv.imread(path, flag='color')
+    """Read any image file as 3-channel BGR uint8 (grayscale is replicated, an alpha channel dropped).
+
+    A path that does not exist, a folder, an empty file or one that does not decode is
+    :class:`~mmpoolformer.datasets.UnreadableImageError` (a one-line message naming the path)."""
+    from .datasets.loading import UnreadableImageError, image_problem
+    if not osp.exists(path):
+        raise UnreadableImageError(f'image {path} does not exist; check the path')
+    try:
+        img = mmcv.imread(path, flag='color')
+        reason = ''
+    except Exception as exc:  # cv2.error for an empty file, IsADirectoryError, ...
+        img, reason = None, ' '.join(str(exc).split())[:200]
     if img is None:
-        raise FileNotFoundError(f'image {path} cannot be read; check the path and that it is an image file')
+        raise UnreadableImageError(f'image {path} is {image_problem(path, reason)}; pass an image file '
+                                   f'(jpg, png, bmp, ...)')
     return img
 
 

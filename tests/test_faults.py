@@ -248,6 +248,38 @@ def test_truncated_annotation_file(broken_data, tmp_path):
                    f'download or write it again')
 
 
+def test_work_dir_that_cannot_be_a_folder(data, tmp_path):
+    config = write_config(tmp_path)
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('')
+    for work_dir, expected in [
+            (a_file / 'sub', f'error: work dir {a_file}/sub cannot be created: {a_file} is a file, not a folder; '
+                             f'pass another --work-dir'),
+            (a_file, f'error: work dir {a_file} is a file, not a folder; pass another --work-dir')]:
+        msg = one_line_error(run_tool('tools/train.py', config, '--work-dir', work_dir, '--data-root', data,
+                                      check=False))
+        assert msg == expected
+
+
+def bad_demo_image(tmp_path, kind):
+    if kind == 'empty':
+        (tmp_path / 'empty.jpg').write_bytes(b'')
+        return tmp_path / 'empty.jpg'
+    return tmp_path if kind == 'directory' else tmp_path / 'no' / 'such.jpg'
+
+
+@pytest.mark.parametrize('kind,expected', [
+    ('missing', 'error: image {image} does not exist; check the path'),
+    ('directory', 'error: image {image} is a directory, not an image file; pass an image file (jpg, png, bmp, ...)'),
+    ('empty', 'error: image {image} is empty (0 bytes); pass an image file (jpg, png, bmp, ...)'),
+])
+def test_demo_with_a_bad_image(tmp_path, kind, expected):
+    image = bad_demo_image(tmp_path, kind)
+    msg = one_line_error(run_tool('tools/demo.py', image, write_config(tmp_path), tmp_path / 'model.pth', '--out',
+                                  tmp_path / 'out.png', check=False))
+    assert msg == expected.format(image=image)
+
+
 def test_categories_not_matching_config_classes(data, tmp_path):
     config = write_config(tmp_path, extra="metainfo = dict(classes=('circle', 'hexagon'))\n"
                                           "train_dataloader = dict(dataset=dict(metainfo=metainfo))")
@@ -278,6 +310,13 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     missing = tmp_path / 'missing.pth'
     assert one_line_error(run_tool(*test, missing, *opts, check=False)) == \
         f'error: checkpoint {missing} does not exist; check the path (or pass an http(s) URL)'
+    assert one_line_error(run_tool(*test, good.parent, *opts, check=False)) == (
+        f'error: checkpoint {good.parent} is a directory, not a checkpoint file; pass a checkpoint file in it, e.g. '
+        f'{good}')
+    empty_dir = tmp_path / 'empty_dir'
+    empty_dir.mkdir()
+    assert one_line_error(run_tool(*test, empty_dir, *opts, check=False)) == (
+        f'error: checkpoint {empty_dir} is a directory, not a checkpoint file; pass the path of a checkpoint file')
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(good.read_bytes()[:5000])
     assert one_line_error(run_tool(*test, truncated, *opts, check=False)).startswith(

@@ -57,9 +57,30 @@ def resolve_path(path_or_url: str) -> str:
     if re.match(r'^https?://', str(path_or_url)):
         return cached_download(path_or_url)
     path = osp.expanduser(str(path_or_url))
+    if osp.isdir(path):
+        inside = _newest_checkpoint_in(path)
+        hint = f'pass a checkpoint file in it, e.g. {inside}' if inside else 'pass the path of a checkpoint file'
+        raise CheckpointError(f'checkpoint {path} is a directory, not a checkpoint file; {hint}')
     if not osp.isfile(path):
         raise CheckpointError(f'checkpoint {path} does not exist; check the path (or pass an http(s) URL)')
     return path
+
+
+def _newest_checkpoint_in(folder: str):
+    """The checkpoint MMEngine's ``last_checkpoint`` pointer in ``folder`` names, else its newest ``.pth`` file."""
+    try:
+        with open(osp.join(folder, 'last_checkpoint')) as f:
+            named = f.read().strip()
+        if osp.isfile(named):
+            return named
+    except OSError:
+        pass
+    try:
+        files = [osp.join(folder, n) for n in os.listdir(folder) if n.endswith('.pth') and not n.startswith('.')]
+    except OSError:
+        return None
+    files = [f for f in files if osp.isfile(f)]
+    return max(files, key=osp.getmtime) if files else None
 
 
 def read_weights(path_or_url: str, trusted: bool = False) -> Any:

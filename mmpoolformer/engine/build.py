@@ -26,6 +26,25 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
 
 
+def check_work_dir(work_dir: str) -> None:
+    """Fail in one line if ``work_dir`` cannot be used as (or created as) a folder for logs and checkpoints."""
+    path = osp.normpath(osp.expanduser(work_dir))
+    if osp.exists(path):
+        if not osp.isdir(path):
+            raise ConfigError(f'work dir {work_dir} is a file, not a folder; pass another --work-dir')
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f'work dir {work_dir} is not writable; pass another --work-dir')
+        return
+    parent = osp.dirname(path) or '.'
+    while not osp.exists(parent):
+        parent = osp.dirname(parent) or '.'
+    if not osp.isdir(parent):
+        raise ConfigError(f'work dir {work_dir} cannot be created: {parent} is a file, not a folder; pass another '
+                          f'--work-dir')
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f'work dir {work_dir} cannot be created: {parent} is not writable; pass another --work-dir')
+
+
 def load_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
@@ -44,6 +63,7 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_work_dir(cfg.work_dir)
     cfg.trust_checkpoint = args.trust_checkpoint
     if cfg.get('demo_data'):  # quickstart configs: write the synthetic data set on first use
         from ..demo_data import demo_data_complete, make_demo_data
