@@ -7,6 +7,7 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locations=['mmpoolformer.models'])
@@ -14,3 +15,5 @@ RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmpoolformer', loca
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmpoolformer',
                       locations=['mmpoolformer.datasets'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='mmpoolformer',
+                       locations=['mmpoolformer.visualization.det', 'mmpoolformer.visualization.seg'])

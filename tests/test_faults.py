@@ -236,6 +236,38 @@ def test_empty_image_in_testing(trained, broken_data, tmp_path):
                        f'it from the annotation file')
 
 
+def test_show_dir_draws_small_images_upscaled(trained, data, tmp_path):
+    import cv2
+    config, checkpoint = trained
+    vis = tmp_path / 'vis'
+    run_tool('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w', '--data-root', data,
+             '--show-dir', vis)
+    drawn = sorted(vis.iterdir())
+    assert [p.name for p in drawn] == [f'val_{i:05d}.jpg' for i in range(1, 5)]
+    assert cv2.imread(str(drawn[0])).shape == (512, 1024, 3)  # 96 px upscaled to 512: ground truth | prediction
+
+
+def test_upscaled_drawing_keeps_boxes_on_the_objects(tmp_path):
+    import cv2
+    import numpy as np
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    from mmpoolformer.visualization.det import ReadableDetVisualizer
+    sample = DetDataSample()
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[12., 24., 60., 72.]]), labels=torch.tensor([0]))
+    visualizer = ReadableDetVisualizer(name='upscale_test', line_width=1, alpha=1.0)
+    visualizer.dataset_meta = dict(classes=('circle',), palette=[(255, 0, 0)])
+    out = tmp_path / 'drawn.png'
+    visualizer.add_datasample('x', np.zeros((96, 96, 3), np.uint8), sample, draw_pred=False, out_file=str(out))
+    drawn = cv2.imread(str(out))[..., ::-1]  # RGB
+    assert drawn.shape == (512, 512, 3)
+    ys, xs = np.nonzero((drawn[..., 0] > 150) & (drawn[..., 1] < 80) & (drawn[..., 2] < 80))  # the red box edges
+    scale = 512 / 96
+    assert abs(xs.min() - 12 * scale) <= 3 and abs(xs.max() - 60 * scale) <= 3
+    assert abs(ys.min() - 24 * scale) <= 3 and abs(ys.max() - 72 * scale) <= 3
+    assert sample.gt_instances.bboxes.tolist() == [[12., 24., 60., 72.]]  # the caller's sample is left as it was
+
+
 def test_truncated_annotation_file(broken_data, tmp_path):
     ann = broken_data / 'annotations' / 'instances_train2017.json'
     ann.write_bytes(ann.read_bytes()[:5000])

@@ -65,6 +65,8 @@ class SafeRunner(Runner):
       once the file is fixed; an interrupted epoch of an epoch-based loop is then run again from its first batch
       (MMEngine resumes epoch loops at epoch starts). With the config key ``skip_unreadable_images=True`` such
       training samples are skipped instead, each named in a warning, with a count at the end of every epoch.
+    - mmdet's and mmseg's local visualizers are built as :mod:`mmpoolformer.visualization`'s readable ones: small
+      images are drawn upscaled to 512 px on the long side (``tools/test.py --show-dir``).
     """
 
     def __init__(self, *args, **kwargs):
@@ -95,6 +97,10 @@ class SafeRunner(Runner):
     def build_evaluator(self, evaluator):
         with annotation_json_errors(evaluator):  # e.g. CocoMetric reads its ann_file when built
             return super().build_evaluator(evaluator)
+
+    def build_visualizer(self, visualizer=None):
+        from ..visualization import readable_visualizer_cfg
+        return super().build_visualizer(readable_visualizer_cfg(visualizer))
 
     def train(self):
         try:

@@ -1,0 +1,91 @@
+"""Drawings a person can read: small images are upscaled before predictions and ground truth are drawn on them.
+
+:class:`~mmpoolformer.engine.SafeRunner` builds the config's ``DetLocalVisualizer`` (mmdet) or ``SegLocalVisualizer``
+(mmseg) as :class:`ReadableDetVisualizer` / :class:`ReadableSegVisualizer`, which take the same arguments plus
+``min_size`` (default 512): an image whose long side is shorter is resized so that its long side is ``min_size``
+before drawing, with the boxes, masks and segmentation maps scaled by the same factors, so labels and scores are
+drawn at a legible size and still line up with the objects. Larger images are drawn as they are; ``min_size=0``
+turns upscaling off (``--cfg-options +visualizer.min_size=0``).
+"""
+from typing import Optional, Tuple
+
+import mmcv
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEFAULT_MIN_SIZE = 512
+
+_READABLE = {
+    'DetLocalVisualizer': 'det', 'mmdet.DetLocalVisualizer': 'det',
+    'SegLocalVisualizer': 'seg', 'mmseg.SegLocalVisualizer': 'seg',
+}
+
+
+def readable_visualizer_cfg(cfg):
+    """``cfg`` (a visualizer config) with mmdet's/mmseg's local visualizer replaced by the upscaling one; any other
+    visualizer config is returned unchanged."""
+    if not isinstance(cfg, dict) or not isinstance(cfg.get('type'), str) or cfg['type'] not in _READABLE:
+        return cfg
+    if _READABLE[cfg['type']] == 'det':
+        from .det import ReadableDetVisualizer as readable
+    else:
+        from .seg import ReadableSegVisualizer as readable
+    return dict(cfg, type=readable)
+
+
+def _resize_maps(maps, size: Tuple[int, int]):
+    """Resize (..., H, W) label maps or binary masks (tensor or array) to ``size`` (h, w), nearest neighbour."""
+    as_numpy = isinstance(maps, np.ndarray)
+    tensor = torch.from_numpy(maps) if as_numpy else maps
+    if tensor.shape[-2:] == size or tensor.numel() == 0:
+        resized = tensor.new_zeros(tensor.shape[:-2] + size) if tensor.numel() == 0 else tensor
+    else:
+        flat = tensor.reshape(-1, 1, *tensor.shape[-2:]).float()
+        resized = F.interpolate(flat, size=size, mode='nearest').reshape(*tensor.shape[:-2], *size)
+        resized = resized > 0.5 if tensor.dtype == torch.bool else resized.to(tensor.dtype)
+    return resized.numpy() if as_numpy else resized
+
+
+def _scale_instances(instances, sx: float, sy: float, size: Tuple[int, int]):
+    if 'bboxes' in instances:
+        boxes = instances.bboxes
+        if hasattr(boxes, 'rescale_'):  # mmdet box types (HorizontalBoxes)
+            boxes = boxes.clone()
+            boxes.rescale_((sx, sy))
+        else:
+            boxes = boxes * torch.as_tensor([sx, sy, sx, sy], dtype=boxes.dtype, device=boxes.device)
+        instances.bboxes = boxes
+    if 'masks' in instances:
+        masks = instances.masks
+        if isinstance(masks, (torch.Tensor, np.ndarray)):
+            instances.masks = _resize_maps(masks, size)
+        elif hasattr(masks, 'resize'):  # mmdet BitmapMasks / PolygonMasks
+            instances.masks = masks.resize(size)
+    return instances
+
+
+def upscale_for_drawing(image: np.ndarray, data_sample, min_size: Optional[int]):
+    """``(image, data_sample)`` upscaled so that the image's long side is ``min_size`` (if it is shorter), with the
+    instances (boxes, masks) and pixel maps of a copy of ``data_sample`` scaled to match."""
+    height, width = image.shape[:2]
+    if not min_size or max(height, width) >= min_size:
+        return image, data_sample
+    factor = min_size / max(height, width)
+    new_w, new_h = max(1, round(width * factor)), max(1, round(height * factor))
+    sx, sy = new_w / width, new_h / height
+    image = mmcv.imresize(image, (new_w, new_h), interpolation='bilinear')
+    if data_sample is None:
+        return image, None
+    from mmengine.structures import InstanceData, PixelData
+    data_sample = data_sample.clone()  # shallow: its instances are copied before they change, maps rebuilt
+    for key in list(data_sample.keys()):
+        value = data_sample.get(key)
+        if isinstance(value, InstanceData):
+            setattr(data_sample, key, _scale_instances(value.clone(), sx, sy, (new_h, new_w)))
+        elif isinstance(value, PixelData):
+            resized = PixelData(metainfo=value.metainfo)
+            for field, data in value.items():
+                resized.set_field(_resize_maps(data, (new_h, new_w)), field)
+            setattr(data_sample, key, resized)
+    return image, data_sample
