@@ -1,8 +1,10 @@
 """Inference on single images for detection and segmentation configs (used by ``tools/demo.py``)."""
 import os.path as osp
+from typing import Optional, Tuple
 
 import mmcv
 import numpy as np
+import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -39,12 +41,15 @@ def _lower_score_thr(test_cfg, score_thr: float) -> None:
                 _lower_score_thr(value, score_thr)
 
 
-def init_model(config: str, checkpoint: str, device: str = 'cpu', trust: bool = False,
-               score_thr: float = None):
+def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu', trust: bool = False,
+               score_thr: float = None, fast: Optional[dict] = None):
     """Build the model of ``config`` and load ``checkpoint`` (safely, see :mod:`mmpoolformer.engine.checkpoint_trust`).
 
-    ``score_thr`` (detection) lowers the model's own test score threshold so that lower-scored boxes reach the
-    drawing. Returns ``(model, cfg)``; ``model.dataset_meta`` holds the class names.
+    ``checkpoint=None`` keeps random weights (for speed measurements). ``score_thr`` (detection) lowers the model's
+    own test score threshold so that lower-scored boxes reach the drawing. ``fast`` makes inference faster with
+    :func:`mmpoolformer.engine.fast_inference.accelerate`, e.g. ``fast=dict(compile=True, dtype='bf16')``, or the
+    config's ``fast_inference`` dict when ``fast`` is None. Returns ``(model, cfg)``; ``model.dataset_meta`` holds
+    the class names.
     """
     cfg = Config.fromfile(config)
     scope = cfg.get('default_scope', 'mmdet')
@@ -58,12 +63,41 @@ def init_model(config: str, checkpoint: str, device: str = 'cpu', trust: bool = 
         from mmdet.apis import init_detector as init_fn
     with DefaultScope.overwrite_default_scope(scope):
         model = init_fn(cfg, checkpoint=None, device=device)
-    state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
-    model.load_state_dict(state.get('state_dict', state), strict=True)
-    meta = (state.get('meta') or {}).get('dataset_meta')
-    if meta:
-        model.dataset_meta = meta
-    return model.eval(), cfg
+    if checkpoint is not None:
+        state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
+        model.load_state_dict(state.get('state_dict', state), strict=True)
+        meta = (state.get('meta') or {}).get('dataset_meta')
+        if meta:
+            model.dataset_meta = meta
+    model.eval()
+    fast = fast if fast is not None else cfg.get('fast_inference')
+    if fast:
+        from .engine.fast_inference import accelerate
+        accelerate(model, **fast)
+    return model, cfg
+
+
+def build_test_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu'):
+    """The model of ``config`` in eval mode with ``checkpoint`` loaded (random weights if None), no fast path."""
+    model, cfg = init_model(config, checkpoint, device, fast={})
+    model.cfg = cfg
+    return model
+
+
+def make_test_batch(model, batch: int, shape: Tuple[int, int]) -> dict:
+    """A ``test_step`` batch of ``batch`` random uint8 images of ``shape`` (H, W) for a detector or segmentor built
+    by :func:`build_test_model`."""
+    h, w = shape
+    generator = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=generator) for _ in range(batch)]
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), scale_factor=(1., 1.), batch_input_shape=(h, w))
+    if model.cfg.get('default_scope') == 'mmseg':
+        from mmseg.structures import SegDataSample
+        samples = [SegDataSample(metainfo=meta) for _ in range(batch)]
+    else:
+        from mmdet.structures import DetDataSample
+        samples = [DetDataSample(metainfo=dict(meta, img_id=i)) for i in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
 
 
 def predict(model, cfg, img: np.ndarray):
@@ -80,9 +114,12 @@ def predict(model, cfg, img: np.ndarray):
 def draw(model, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
     """Draw ``result`` over ``img`` and write it to ``out_file``."""
     from mmengine.registry import VISUALIZERS
+
+    from .visualization import readable_visualizer_cfg
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
-        visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_{id(result)}', vis_backends=None))
+        visualizer = VISUALIZERS.build(readable_visualizer_cfg(dict(cfg.visualizer, name=f'demo_{id(result)}',
+                                                                    vis_backends=None)))
     visualizer.dataset_meta = model.dataset_meta
     kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
     visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,

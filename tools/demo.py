@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
 from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.engine.fast_inference import add_fast_inference_args, fast_inference_options  # noqa: E402
 
 
 def main():
@@ -20,11 +21,13 @@ def main():
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: lowest score drawn (lowers the model\'s own test threshold too)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--trust-checkpoint', action='store_true')
+    add_fast_inference_args(parser)
     args = parser.parse_args()
     from mmpoolformer.apis import draw, init_model, predict, read_image
     img = read_image(args.image)
     model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint,
-                            score_thr=args.score_thr)
+                            score_thr=args.score_thr,
+                            fast=fast_inference_options(args.compile, args.bf16, args.fp16, args.deploy))
     draw(model, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
     print(f'wrote {args.out}')
 

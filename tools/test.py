@@ -1,6 +1,8 @@
-"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out FILE] [--show-dir DIR] ...
+"""Evaluate a checkpoint: python tools/test.py CONFIG CHECKPOINT [--out FILE] [--show-dir DIR] [--compile] [--bf16]
 
-Prints the config's metrics (COCO bbox/segm mAP for detection, mIoU/mAcc/aAcc for segmentation) as
+``--compile`` / ``--bf16`` / ``--fp16`` / ``--deploy`` (or the config's ``fast_inference`` dict) run the fast
+inference path of :mod:`mmpoolformer.engine.fast_inference`. Prints the config's metrics (COCO bbox/segm mAP for
+detection, mIoU/mAcc/aAcc for segmentation) as
 ``metric_name: value`` lines at the end.
 """
 import argparse
@@ -11,6 +13,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
 from mmpoolformer.engine.config import check_data_paths  # noqa: E402
+from mmpoolformer.engine.fast_inference import (add_fast_inference_args, fast_inference_hooks,  # noqa: E402
+                                                fast_inference_options)
 
 
 def parse_args():
@@ -20,6 +24,7 @@ def parse_args():
     parser.add_argument('--out', help='detection: pickle of the raw results; segmentation: folder of predicted maps')
     parser.add_argument('--show-dir', help='folder to save images with the predictions drawn')
     add_common_args(parser)
+    add_fast_inference_args(parser)
     return parser.parse_args()
 
 
@@ -54,6 +59,10 @@ def main():
         enable_visualisation(cfg, args.show_dir)
     if args.out:
         add_output(cfg, args.out)
+    fast = fast_inference_options(args.compile, args.bf16, args.fp16, args.deploy)
+    if fast is not None:
+        cfg.fast_inference = fast
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + fast_inference_hooks(cfg)
     check_data_paths(cfg, 'test')
     metrics = build_runner(cfg).test()
     from mmengine.dist import is_main_process

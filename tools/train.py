@@ -6,7 +6,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
 from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError, check_data_paths  # noqa: E402
+from mmpoolformer.engine.config import check_data_paths  # noqa: E402
 
 
 def parse_args():
@@ -14,20 +14,53 @@ def parse_args():
     parser.add_argument('config', help='config file, e.g. configs/retinanet_poolformer_s12_fpn_coco.py')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training (needs a CUDA GPU)')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast on CPU (needs bf16 instructions), fp16 with dynamic loss '
+                             'scaling on CUDA (see --amp-dtype)')
+    parser.add_argument('--amp-dtype', choices=['fp16', 'bf16'], default=None,
+                        help='autocast dtype for --amp (default: bf16 on CPU, fp16 on CUDA)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the training step (MMEngine runner compile); see README "Speed" for '
+                             'when it pays')
+    parser.add_argument('--skip-unreadable-images', action='store_true',
+                        help='skip missing/empty/undecodable training images with a warning naming each (same as '
+                             '--cfg-options skip_unreadable_images=True)')
     add_common_args(parser)
     return parser.parse_args()
+
+
+def set_mixed_precision(cfg, dtype=None) -> None:
+    """MMEngine's AmpOptimWrapper: fp16 with dynamic loss scaling on CUDA, bf16 autocast on CPU (where the loss
+    needs no scaling, and torch's GradScaler stands aside)."""
+    import torch
+    from mmpoolformer.engine.fast_inference import resolve_dtype
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    dtype = dtype or ('fp16' if device == 'cuda' else 'bf16')
+    resolve_dtype(dtype, device)  # one clear line where the device cannot do it
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.dtype = 'float16' if dtype == 'fp16' else 'bfloat16'
+    if dtype == 'fp16':
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def check_cpp_compiler_for(cfg) -> None:
+    import torch
+    if not torch.cuda.is_available():
+        from mmpoolformer.engine.fast_inference import check_cpp_compiler, use_persistent_compile_cache
+        check_cpp_compiler()
+        use_persistent_compile_cache()
 
 
 def main():
     args = parse_args()
     cfg = load_config(args)
+    if args.skip_unreadable_images:
+        cfg.skip_unreadable_images = True
     if args.amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise ConfigError('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); drop --amp to train in fp32 on CPU')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        set_mixed_precision(cfg, args.amp_dtype)
+    if args.compile:
+        check_cpp_compiler_for(cfg)
+        cfg.compile = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

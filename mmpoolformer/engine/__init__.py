@@ -1,4 +1,5 @@
+from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .runner import SafeRunner
 
-__all__ = ['NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']
+__all__ = ['FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']

@@ -1,0 +1,607 @@
+"""Speed of mmpoolformer's PoolFormer against its peers, and of whole models, eager against fast.
+
+    python tools/analysis/benchmark.py backbone --arch s12 --shape 800 1216 [--batch 1] [--official-src FILE]
+    python tools/analysis/benchmark.py train --arch s12 --shape 512 512 --batch 2
+    python tools/analysis/benchmark.py model CONFIG [--checkpoint CKPT] --shape 800 1216 [--batch 1]
+
+backbone: inference of the feature pyramid. This project's backbone (eager; deploy = folded + channels_last; fast
+fp32 = folded + channels_last + torch.compile; fast bf16 = the same under bf16 autocast) against mmpretrain 1.2's
+``PoolFormer``, timm's ``poolformer_*`` (features_only) and the official model definition (the sail-sg repository's
+``models/poolformer.py``, which is not on PyPI: pass its path with ``--official-src``). One set of random weights in
+the official layout is loaded into every model (ours through this project's converter, timm's through its own
+filter), and every model's outputs are checked against ours before anything is timed: a model whose outputs differ
+is refused. Calls are interleaved (one call of each model per round), so drift of the machine hits all alike.
+
+train: one training step (forward, a loss over every pyramid level, backward) of the same models; ours in fp32
+eager, fp32 channels_last, and under bf16 autocast (mixed precision). Losses and gradients are checked first.
+
+model: a config's whole detector or segmentor through its test path (``model.test_step``: preprocessing, network,
+post-processing) at the given shape, eager fp32 against ``mmpoolformer.engine.fast_inference.accelerate``.
+
+Each mode prints median/min/max ms, images/s, peak memory (CUDA: allocated; CPU: sampled growth of the process's
+resident memory during one call), compile time and torch threads; ``--out`` writes the same as JSON. The backbone
+mode ends with one line scripts can read::
+
+    summary: best peer fp32 <ms> ms (<name>); fast fp32 <ms> ms (<x>x); fast bf16 <ms> ms (<x>x)
+
+(``fast bf16 n/a`` on a CPU without bf16 instructions). ``--plot FILE`` (backbone mode) draws the eager cost against
+the number of input pixels for PoolFormer and for the hybrid MetaFormer with attention in the last two stages.
+"""
+import argparse
+import copy
+import importlib.util
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Optional
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
+
+import torch  # noqa: E402
+
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.engine.config import ConfigError as UserError  # noqa: E402
+
+PEERS = ('mmpretrain', 'timm', 'official')
+
+
+# ----------------------------------------------------------------------------------------------- measuring
+
+def _rss_bytes() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
+def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
+    """Peak memory of one call in MiB: CUDA's peak allocation, or on CPU the largest growth of the resident set over
+    the value before the call, sampled every millisecond."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2 ** 20
+    if not osp.exists('/proc/self/statm'):
+        return float('nan')
+    base, peak, done = _rss_bytes(), [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes() - base)
+            time.sleep(0.001)
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        thread.join()
+    return max(peak[0], _rss_bytes() - base) / 2 ** 20
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+class Variant:
+    """One timed model: ``run()`` does one call; ``setup_s`` is the time of the first call(s) (compile)."""
+
+    def __init__(self, name: str, run: Callable[[], object], group: str):
+        self.name, self.run, self.group = name, run, group
+        self.times_ms: List[float] = []
+        self.setup_s = 0.
+        self.peak_mb = float('nan')
+        self.note = ''
+
+    def stats(self, batch: int) -> dict:
+        median = statistics.median(self.times_ms)
+        return dict(name=self.name, group=self.group, median_ms=median, min_ms=min(self.times_ms),
+                    max_ms=max(self.times_ms), images_per_s=1000. * batch / median, peak_mb=self.peak_mb,
+                    first_calls_s=self.setup_s, note=self.note)
+
+
+def time_interleaved(variants: List[Variant], warmup: int, repeats: int, device: torch.device) -> None:
+    for v in variants:  # warm-up (and compilation) of each, timed as setup
+        start = time.perf_counter()
+        for _ in range(warmup):
+            v.run()
+        _sync(device)
+        v.setup_s = time.perf_counter() - start
+        v.peak_mb = peak_memory_mb(v.run, device)
+    for _ in range(repeats):
+        for v in variants:
+            _sync(device)
+            start = time.perf_counter()
+            v.run()
+            _sync(device)
+            v.times_ms.append((time.perf_counter() - start) * 1000.)
+
+
+def print_table(title: str, rows: List[dict]) -> None:
+    print(f'\n{title}')
+    print(f"{'model':<30} {'median ms':>10} {'min ms':>9} {'max ms':>9} {'img/s':>8} {'peak MiB':>9} "
+          f"{'first calls s':>13}")
+    for r in rows:
+        print(f"{r['name']:<30} {r['median_ms']:>10.1f} {r['min_ms']:>9.1f} {r['max_ms']:>9.1f} "
+              f"{r['images_per_s']:>8.2f} {r['peak_mb']:>9.0f} {r['first_calls_s']:>13.1f}"
+              + (f"  {r['note']}" if r['note'] else ''))
+
+
+# ----------------------------------------------------------------------------------------------- peers
+
+def official_layout_weights(arch: dict, seed: int = 0) -> Dict[str, torch.Tensor]:
+    """Random weights under the official key names (``patch_embed``, ``network.N``, ``norm0/2/4/6``), perturbed so
+    that a misplaced tensor cannot go unnoticed (layer scales around 0.5, norm affines away from 1/0)."""
+    from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
+    torch.manual_seed(seed)
+    ref = MMPretrainPoolFormer(arch=_mmpretrain_arch(arch), out_indices=(0, 2, 4, 6), frozen_stages=-1)
+    with torch.no_grad():
+        for name, param in ref.named_parameters():
+            if 'layer_scale' in name:
+                param.uniform_(0.3, 0.7)
+            elif 'norm' in name and name.endswith('weight'):
+                param.copy_(1 + 0.3 * torch.randn_like(param))
+            elif name.endswith('bias'):
+                param.copy_(0.2 * torch.randn_like(param))
+    return {k: v.clone() for k, v in ref.state_dict().items()}
+
+
+def _mmpretrain_arch(arch: dict) -> dict:
+    return dict(layers=arch['depths'], embed_dims=arch['embed_dims'], mlp_ratios=arch['mlp_ratios'],
+                layer_scale_init_value=arch['layer_scale_init_value'])
+
+
+def build_ours(arch_name: str, state: Dict[str, torch.Tensor]):
+    from mmpoolformer import PoolFormer
+    from mmpoolformer.checkpoint import convert_weights
+    model = PoolFormer(arch=arch_name)
+    model.load_state_dict(convert_weights(state).backbone, strict=True)
+    return model
+
+
+def build_mmpretrain(arch: dict, state: Dict[str, torch.Tensor]):
+    from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
+    model = MMPretrainPoolFormer(arch=_mmpretrain_arch(arch), out_indices=(0, 2, 4, 6), frozen_stages=-1)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def build_timm(arch_name: str, arch: dict, state: Dict[str, torch.Tensor]):
+    """timm's ``poolformer_<arch>`` with ``features_only``; its stage outputs carry no output norm."""
+    import timm
+    from timm.models.metaformer import checkpoint_filter_fn
+    full = timm.create_model(f'poolformer_{arch_name}', pretrained=False)
+    official = {k: v for k, v in state.items() if not k.startswith('norm')}
+    dim = arch['embed_dims'][-1]
+    official.update({'norm.weight': torch.ones(dim), 'norm.bias': torch.zeros(dim),
+                     'head.weight': torch.zeros(1000, dim), 'head.bias': torch.zeros(1000)})
+    full.load_state_dict(checkpoint_filter_fn(official, full), strict=True)  # strict: exactly timm's layout
+    features = timm.create_model(f'poolformer_{arch_name}', pretrained=False, features_only=True)
+    wanted = features.state_dict().keys()
+    # features_only flattens the stage list: stages.0.* -> stages_0.*
+    source = {re.sub(r'^stages\.(\d+)\.', r'stages_\1.', k): v for k, v in full.state_dict().items()}
+    missing = [k for k in wanted if k not in source]
+    if missing:
+        raise RuntimeError(f'timm features_only model has keys the full model lacks: {missing[:3]}')
+    features.load_state_dict({k: source[k] for k in wanted}, strict=True)
+    return features
+
+
+def load_official_module(path: str):
+    if not osp.isfile(path):
+        raise UserError(f'--official-src {path} does not exist; pass the official repository\'s '
+                        f'models/poolformer.py (github.com/sail-sg/poolformer)')
+    import timm  # noqa: F401  (the official file registers its models in timm's registry: import timm first)
+    spec = importlib.util.spec_from_file_location('official_poolformer', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, 'PoolFormer'):
+        raise UserError(f'--official-src {path} defines no PoolFormer class; pass the official models/poolformer.py')
+    return module
+
+
+def build_official(module, arch: dict, state: Dict[str, torch.Tensor]):
+    model = module.PoolFormer(arch['depths'], embed_dims=arch['embed_dims'], mlp_ratios=arch['mlp_ratios'],
+                              downsamples=[True] * len(arch['depths']), fork_feat=True,
+                              layer_scale_init_value=arch['layer_scale_init_value'])
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def max_diff(ours, theirs) -> float:
+    if len(ours) != len(theirs):
+        return float('inf')
+    diffs = []
+    for a, b in zip(ours, theirs):
+        if a.shape != b.shape:
+            return float('inf')
+        diffs.append((a.float() - b.float()).abs().max().item())
+    return max(diffs)
+
+
+def relative_error(ours, reference) -> float:
+    """Largest per-level ``||a - b|| / ||b||`` (for reduced-precision variants)."""
+    return max(((a.float() - b.float()).norm() / b.float().norm().clamp_min(1e-12)).item()
+               for a, b in zip(ours, reference))
+
+
+def stage_outputs_without_norm(model, x):
+    """Our backbone's stage outputs before the output norms (what timm's features_only returns)."""
+    outs = []
+    x = model.stem(x)
+    for stage in model.stages:
+        x = stage(x)
+        outs.append(x)
+    return outs
+
+
+# ----------------------------------------------------------------------------------------------- modes
+
+def build_peer_variants(args, arch, state, x) -> (List[Variant], List[dict]):
+    """The peers that can run here, checked equal to ours; returns (variants, skipped)."""
+    from mmpoolformer.models.metaformer import resolve_arch  # noqa: F401
+    ours = build_ours(args.arch, state).eval().to(x.device)
+    with torch.no_grad():
+        reference = ours(x)
+        reference_plain = stage_outputs_without_norm(ours, x)
+    variants, skipped = [], []
+    builders = dict(mmpretrain=lambda: (build_mmpretrain(arch, state), reference),
+                    timm=lambda: (build_timm(args.arch, arch, state), reference_plain),
+                    official=None)
+    if args.official_src:
+        module = load_official_module(args.official_src)
+        builders['official'] = lambda: (build_official(module, arch, state), reference)
+    for name in PEERS:
+        builder = builders[name]
+        if builder is None:
+            skipped.append(dict(name=name, reason='not available: pass --official-src PATH/TO/poolformer.py (the '
+                                                  'official definition is not on PyPI)'))
+            continue
+        model, expected = builder()
+        model = model.to(x.device)
+        model.eval()  # (mmpretrain's train() returns None: no chaining)
+        with torch.no_grad():
+            diff = max_diff(list(model(x)), list(expected))
+        print(f'check {name}: max |diff| against ours {diff:.2e}')
+        if not diff <= args.tolerance:
+            raise UserError(f'{name} outputs differ from ours by {diff:.3g} (> {args.tolerance}); refusing to time '
+                            f'models that compute different things')
+        variants.append(Variant(f'{name} eager fp32', _no_grad(model, x), 'peer'))
+    return variants, skipped, ours, reference
+
+
+def _no_grad(model, x):
+    def run():
+        with torch.no_grad():
+            return model(x)
+    return run
+
+
+def bf16_available(device: torch.device) -> bool:
+    from mmpoolformer.engine.fast_inference import cpu_has_bf16
+    if device.type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
+
+
+def backbone_mode(args, device) -> dict:
+    from mmpoolformer.engine.fast_inference import accelerate
+    from mmpoolformer.models.metaformer import resolve_arch
+    arch = resolve_arch(args.arch)
+    state = official_layout_weights(arch)
+    torch.manual_seed(1)
+    x = torch.randn(args.batch, 3, *args.shape, device=device)
+    peers, skipped, ours_eager, reference = build_peer_variants(args, arch, state, x)
+
+    ours = [Variant('ours eager fp32', _no_grad(ours_eager, x), 'ours')]
+    candidates = [('ours deploy fp32', dict(compile=False)), ('ours fast fp32', dict(compile=True))]
+    with_bf16 = bf16_available(device) or args.force_bf16
+    if with_bf16:
+        candidates.append(('ours fast bf16', dict(compile=True, dtype='bf16')))
+    for name, options in candidates:
+        model = build_ours(args.arch, state).eval().to(device)
+        report = accelerate(model, **options, check_support=not args.force_bf16)
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = model(x)
+        first = time.perf_counter() - start
+        if 'dtype' in options:
+            err = relative_error(out, reference)
+            print(f'check {name}: relative error against eager fp32 {err:.2e} (bf16 keeps ~3 significant digits)')
+            if not err <= args.bf16_tolerance:
+                raise UserError(f'{name} outputs differ from eager fp32 by a relative {err:.3g} (> '
+                                f'{args.bf16_tolerance}); refusing to time it')
+        else:
+            diff = max_diff(out, reference)
+            print(f'check {name}: max |diff| against eager fp32 {diff:.2e}')
+            if not diff <= args.tolerance:
+                raise UserError(f'{name} outputs differ from eager fp32 by {diff:.3g} (> {args.tolerance}); refusing '
+                                f'to time it')
+        variant = Variant(name, _no_grad(model, x), 'ours')
+        if report['compiled']:
+            variant.note = f'compiled in {first:.1f} s'
+        ours.append(variant)
+
+    time_interleaved(peers + ours, args.warmup, args.repeats, device)
+    rows = [v.stats(args.batch) for v in peers + ours]
+    print_table(f'backbone {args.arch}, batch {args.batch}, input {args.shape[0]}x{args.shape[1]}, {device}, torch '
+                f'threads {torch.get_num_threads()}', rows)
+    for s in skipped:
+        print(f"{s['name']:<30} skipped: {s['reason']}")
+    by_name = {r['name']: r for r in rows}
+    best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'], default=None)
+    summary = summary_line(best_peer, by_name.get('ours fast fp32'), by_name.get('ours fast bf16'))
+    print(summary)
+    result = dict(mode='backbone', arch=args.arch, shape=args.shape, batch=args.batch, device=str(device),
+                  threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, skipped=skipped,
+                  summary=summary)
+    if args.plot:
+        result['scaling'] = plot_scaling(args, device)
+    return result
+
+
+def summary_line(best_peer: Optional[dict], fast32: Optional[dict], fast16: Optional[dict]) -> str:
+    if best_peer is None:
+        return 'summary: no peer could run'
+    base = best_peer['median_ms']
+    line = f"summary: best peer fp32 {base:.1f} ms ({best_peer['name'].split()[0]}); "
+    line += f"fast fp32 {fast32['median_ms']:.1f} ms ({base / fast32['median_ms']:.2f}x); "
+    if fast16 is None:
+        return line + 'fast bf16 n/a'
+    return line + f"fast bf16 {fast16['median_ms']:.1f} ms ({base / fast16['median_ms']:.2f}x)"
+
+
+def plot_scaling(args, device) -> dict:
+    """Eager fp32 cost against input pixels for PoolFormer and the hybrid [pool, pool, attention, attention]."""
+    from mmpoolformer import MetaFormer
+    sides = args.plot_sizes
+    models = {
+        'PoolFormer (pooling in every stage)': MetaFormer(arch=args.arch),
+        'hybrid MetaFormer (attention in stages 3-4)': MetaFormer(
+            arch=args.arch, token_mixers=[dict(type='Pooling')] * 2 + [dict(type='Attention', head_dim=32)] * 2),
+    }
+    curves = {}
+    for name, model in models.items():
+        model = model.eval().to(device)
+        points = []
+        for side in sides:
+            x = torch.randn(1, 3, side, side, device=device)
+            v = Variant(name, _no_grad(model, x), 'scaling')
+            time_interleaved([v], 1, max(2, args.repeats // 2), device)
+            points.append(dict(pixels=side * side, side=side, median_ms=statistics.median(v.times_ms)))
+            print(f'scaling {name}: {side}x{side} {points[-1]["median_ms"]:.1f} ms')
+        curves[name] = points
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for name, points in curves.items():
+        ax.plot([p['pixels'] / 1e6 for p in points], [p['median_ms'] for p in points], marker='o', label=name)
+    ax.set_xlabel('input pixels (millions, square images)')
+    ax.set_ylabel('eager fp32 forward (ms, batch 1)')
+    ax.set_title(f'{args.arch}: cost against input size ({torch.get_num_threads()} threads)')
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(args.plot)
+    print(f'wrote {args.plot}')
+    return curves
+
+
+def _train_step(model, x, optimizer, dtype=None, channels_last=False):
+    device_type = x.device.type
+
+    def run():
+        inputs = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type, dtype=dtype, enabled=dtype is not None):
+            outs = model(inputs)
+            loss = sum(o.float().square().mean() for o in outs)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return run
+
+
+def train_mode(args, device) -> dict:
+    from mmpoolformer.models.metaformer import resolve_arch
+    arch = resolve_arch(args.arch)
+    state = official_layout_weights(arch)
+    torch.manual_seed(1)
+    x = torch.randn(args.batch, 3, *args.shape, device=device)
+    builders = dict(mmpretrain=lambda: build_mmpretrain(arch, state))
+    skipped = []
+    if args.official_src:
+        module = load_official_module(args.official_src)
+        builders['official'] = lambda: build_official(module, arch, state)
+    else:
+        skipped.append(dict(name='official', reason='not available: pass --official-src PATH/TO/poolformer.py'))
+    skipped.append(dict(name='timm', reason='features_only has no stage-output norms, so its training loss '
+                                            'differs; it is timed in backbone mode'))
+
+    def loss_and_grad(model, dtype=None, channels_last=False):
+        model.train()
+        model.zero_grad()
+        inputs = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = sum(o.float().square().mean() for o in model(inputs))
+        loss.backward()
+        grad = next(p.grad for n, p in model.named_parameters() if n.endswith(('stem.weight', 'patch_embed.proj.weight')))
+        return loss.item(), grad.clone()
+
+    ours_ref = build_ours(args.arch, state).to(device)
+    ref_loss, ref_grad = loss_and_grad(ours_ref)
+    variants = []
+    for name, builder in builders.items():
+        model = builder().to(device)
+        loss, grad = loss_and_grad(model)
+        rel = abs(loss - ref_loss) / abs(ref_loss)
+        grad_rel = ((grad - ref_grad).norm() / ref_grad.norm()).item()
+        print(f'check {name}: loss relative diff {rel:.2e}, stem gradient relative diff {grad_rel:.2e}')
+        if rel > 1e-4 or grad_rel > 1e-3:
+            raise UserError(f'{name} training step differs from ours (loss {rel:.3g}, gradient {grad_rel:.3g}); '
+                            f'refusing to time it')
+        variants.append(Variant(f'{name} eager fp32', _train_step(model, x, torch.optim.SGD(model.parameters(),
+                                                                                           lr=0.)), 'peer'))
+    ours_options = [('ours eager fp32', None, False), ('ours channels_last fp32', None, True)]
+    if bf16_available(device) or args.force_bf16:
+        ours_options.append(('ours channels_last bf16', torch.bfloat16, True))
+    for name, dtype, channels_last in ours_options:
+        model = build_ours(args.arch, state).to(device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        loss, grad = loss_and_grad(model, dtype, channels_last)
+        rel = abs(loss - ref_loss) / abs(ref_loss)
+        grad_rel = ((grad - ref_grad).norm() / ref_grad.norm()).item()
+        print(f'check {name}: loss relative diff {rel:.2e}, stem gradient relative diff {grad_rel:.2e}')
+        limit = (2e-2, 1e-1) if dtype is not None else (1e-4, 1e-3)
+        if rel > limit[0] or grad_rel > limit[1]:
+            raise UserError(f'{name} training step differs from eager fp32 (loss {rel:.3g}, gradient '
+                            f'{grad_rel:.3g}); refusing to time it')
+        # lr 0: every call does the full step's work while the weights (and so the work) stay the same
+        variants.append(Variant(name, _train_step(model, x, torch.optim.SGD(model.parameters(), lr=0.), dtype,
+                                                  channels_last), 'ours'))
+    time_interleaved(variants, args.warmup, args.repeats, device)
+    rows = [v.stats(args.batch) for v in variants]
+    print_table(f'training step (forward + backward + SGD step) {args.arch}, batch {args.batch}, input '
+                f'{args.shape[0]}x{args.shape[1]}, {device}, torch threads {torch.get_num_threads()}', rows)
+    for s in skipped:
+        print(f"{s['name']:<30} skipped: {s['reason']}")
+    by_name = {r['name']: r for r in rows}
+    best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'])
+    base = best_peer['median_ms']
+    line = (f"summary: best peer fp32 {base:.1f} ms ({best_peer['name'].split()[0]}); channels_last fp32 "
+            f"{by_name['ours channels_last fp32']['median_ms']:.1f} ms "
+            f"({base / by_name['ours channels_last fp32']['median_ms']:.2f}x); ")
+    bf16 = by_name.get('ours channels_last bf16')
+    line += (f"channels_last bf16 {bf16['median_ms']:.1f} ms ({base / bf16['median_ms']:.2f}x)" if bf16
+             else 'channels_last bf16 n/a')
+    print(line)
+    return dict(mode='train', arch=args.arch, shape=args.shape, batch=args.batch, device=str(device),
+                threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, skipped=skipped, summary=line)
+
+
+def model_mode(args, device) -> dict:
+    from mmpoolformer.apis import build_test_model, make_test_batch
+    from mmpoolformer.engine.fast_inference import accelerate
+    if not args.config:
+        raise UserError('model mode needs a config: benchmark.py model CONFIG [--checkpoint CKPT]')
+    eager = build_test_model(args.config, args.checkpoint, device=str(device))
+    data = make_test_batch(eager, args.batch, args.shape)
+    with torch.no_grad():
+        reference = _tensor_outputs(eager, data)
+    variants = [Variant('eager fp32', _test_step(eager, data), 'eager')]
+    options = [('fast fp32', dict(compile=True))]
+    if bf16_available(device) or args.force_bf16:
+        options.append(('fast bf16', dict(compile=True, dtype='bf16')))
+    for name, opts in options:
+        model = copy.deepcopy(eager)  # the same (possibly random) weights
+        accelerate(model, **opts, check_support=not args.force_bf16)
+        start = time.perf_counter()
+        with torch.no_grad():
+            out = _tensor_outputs(model, data)
+        first = time.perf_counter() - start
+        if 'dtype' in opts:
+            err = relative_error(out, reference)
+            print(f'check {name}: relative error of the network outputs against eager fp32 {err:.2e}')
+            ok = err <= args.bf16_tolerance
+        else:
+            err = max_diff(out, reference)
+            print(f'check {name}: max |diff| of the network outputs against eager fp32 {err:.2e}')
+            ok = err <= args.tolerance
+        if not ok:
+            raise UserError(f'{name} network outputs differ from eager fp32 ({err:.3g}); refusing to time it')
+        variant = Variant(name, _test_step(model, data), 'fast')
+        variant.note = f'compiled in {first:.1f} s'
+        variants.append(variant)
+    time_interleaved(variants, args.warmup, args.repeats, device)
+    rows = [v.stats(args.batch) for v in variants]
+    print_table(f'{osp.basename(args.config)} test step, batch {args.batch}, input {args.shape[0]}x{args.shape[1]}, '
+                f'{device}, torch threads {torch.get_num_threads()}', rows)
+    base = rows[0]['median_ms']
+    line = 'summary: eager fp32 {:.1f} ms; '.format(base) + '; '.join(
+        f"{r['name']} {r['median_ms']:.1f} ms ({base / r['median_ms']:.2f}x)" for r in rows[1:])
+    if len(rows) < 3:
+        line += '; fast bf16 n/a'
+    print(line)
+    return dict(mode='model', config=args.config, shape=args.shape, batch=args.batch, device=str(device),
+                threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, summary=line)
+
+
+def _flatten(out) -> List[torch.Tensor]:
+    if torch.is_tensor(out):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _flatten(o)]
+    return []
+
+
+def _tensor_outputs(model, data) -> List[torch.Tensor]:
+    """The network's raw outputs (mode='tensor': head outputs before post-processing), flattened."""
+    processed = model.data_preprocessor(copy.copy(data), False)
+    return _flatten(model(processed['inputs'], processed['data_samples'], mode='tensor'))
+
+
+def _test_step(model, data):
+    def run():
+        with torch.no_grad():
+            return model.test_step(copy.copy(data))
+    return run
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('mode', choices=['backbone', 'train', 'model'])
+    parser.add_argument('config', nargs='?', help='model mode: the config of a detector or segmentor')
+    parser.add_argument('--checkpoint', help='model mode: weights to load (default: random)')
+    parser.add_argument('--arch', default='s12', help='backbone/train modes: s12, s24, s36, m36, m48')
+    parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                        help='input height and width (default 800 1216; train mode 512 512)')
+    parser.add_argument('--batch', type=int, default=None, help='images per call (default 1; train mode 2)')
+    parser.add_argument('--repeats', type=int, default=10, help='timed calls of each model (interleaved)')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed calls first (compilation happens here)')
+    parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s choice)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--official-src', help='the official repository\'s models/poolformer.py, timed as a peer')
+    parser.add_argument('--tolerance', type=float, default=1e-4, help='largest |diff| allowed for fp32 models')
+    parser.add_argument('--bf16-tolerance', type=float, default=2e-2,
+                        help='largest relative error allowed for bf16 variants')
+    parser.add_argument('--force-bf16', action='store_true',
+                        help='time bf16 even where the CPU has no bf16 instructions (emulated, slow)')
+    parser.add_argument('--plot', help='backbone mode: PNG of cost against input pixels, pooling vs hybrid')
+    parser.add_argument('--plot-sizes', type=int, nargs='+', default=[224, 320, 448, 640, 800],
+                        help='square input sides for --plot')
+    parser.add_argument('--smoke', action='store_true',
+                        help='a quick run that checks the tool: tiny input, 1 warm-up, 2 repeats')
+    parser.add_argument('--out', help='write the results as JSON')
+    args = parser.parse_args(argv)
+    default_shape = (512, 512) if args.mode == 'train' else (800, 1216)
+    args.shape = tuple(args.shape or ((64, 96) if args.smoke else default_shape))
+    args.batch = args.batch or (2 if args.mode == 'train' else 1)
+    if args.smoke:
+        args.repeats, args.warmup, args.plot_sizes = 2, 1, [64, 96]
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    result = dict(backbone=backbone_mode, train=train_mode, model=model_mode)[args.mode](args, device)
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+        print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    run_cli(main)
