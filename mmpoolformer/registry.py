@@ -5,6 +5,7 @@ of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
@@ -14,6 +15,8 @@ MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locatio
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmpoolformer',
                       locations=['mmpoolformer.datasets'])
+OPTIM_WRAPPERS = Registry('optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmpoolformer',
+                          locations=['mmpoolformer.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='mmpoolformer',
                        locations=['mmpoolformer.visualization.det', 'mmpoolformer.visualization.seg'])

@@ -320,3 +320,37 @@ def test_benchmark_model_and_train_modes_smoke(tmp_path):
     proc = run_tool('tools/analysis/benchmark.py', 'train', '--smoke', '--arch', 's12')
     assert 'check mmpretrain: loss relative diff' in proc.stdout
     assert 'summary: best peer fp32' in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+def test_autocast_optim_wrapper_runs_the_forward_in_bf16_and_keeps_fp32_weights():
+    from mmpoolformer.engine import AutocastOptimWrapper
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GELU(), torch.nn.Conv2d(4, 2, 1))
+    wrapper = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    before = model[0].weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.randn(2, 3, 8, 8))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().square().mean())
+    assert model[0].weight.dtype == torch.float32 and not torch.equal(model[0].weight, before)
+
+
+def test_train_amp_on_cpu(monkeypatch, capsys):
+    """--amp on CPU: mmpoolformer's bf16 AutocastOptimWrapper where the CPU has bf16, one line where it has not."""
+    from mmengine.config import Config
+    from tools import train
+    cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
+    monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: True)
+    if not torch.cuda.is_available():
+        train.set_mixed_precision(cfg)
+        assert cfg.optim_wrapper.type == 'mmpoolformer.AutocastOptimWrapper'
+        assert cfg.optim_wrapper.dtype == 'bfloat16'
+        monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: False)
+        config = f'{ROOT}/configs/quickstart/retinanet_poolformer_s12_demo.py'
+        monkeypatch.setattr(sys, 'argv', ['train.py', config, '--amp', '--cfg-options', 'demo_data=None'])
+        with pytest.raises(SystemExit) as exit_info:
+            train.run_cli(train.main)
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+            'error: bf16 needs a CPU with bf16 instructions (avx512_bf16 or AMX) and this one has none')

@@ -30,17 +30,20 @@ def parse_args():
 
 
 def set_mixed_precision(cfg, dtype=None) -> None:
-    """MMEngine's AmpOptimWrapper: fp16 with dynamic loss scaling on CUDA, bf16 autocast on CPU (where the loss
-    needs no scaling, and torch's GradScaler stands aside)."""
+    """CUDA: MMEngine's AmpOptimWrapper (fp16 with dynamic loss scaling, or bf16). CPU: bf16 autocast through
+    mmpoolformer's AutocastOptimWrapper (MMEngine's is CUDA-only; bf16 needs no loss scaling)."""
     import torch
     from mmpoolformer.engine.fast_inference import resolve_dtype
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     dtype = dtype or ('fp16' if device == 'cuda' else 'bf16')
     resolve_dtype(dtype, device)  # one clear line where the device cannot do it
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.dtype = 'float16' if dtype == 'fp16' else 'bfloat16'
-    if dtype == 'fp16':
+    if device == 'cuda':
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        cfg.optim_wrapper.type = 'mmpoolformer.AutocastOptimWrapper'
+        cfg.optim_wrapper.device_type = 'cpu'
+    cfg.optim_wrapper.dtype = 'float16' if dtype == 'fp16' else 'bfloat16'
 
 
 def check_cpp_compiler_for(cfg) -> None:

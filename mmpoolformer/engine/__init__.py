@@ -1,5 +1,6 @@
+from .autocast_optim_wrapper import AutocastOptimWrapper
 from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .runner import SafeRunner
 
-__all__ = ['FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']
+__all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']
