@@ -6,6 +6,8 @@ that no error can hide: layer scales around 0.5 (instead of 1e-5), norm affines 
 import torch
 from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
 
+from tools.analysis.benchmark import perturb
+
 OFFICIAL_OUT_NORMS = (0, 2, 4, 6)
 
 
@@ -14,14 +16,7 @@ def randomised_reference(arch: str, seed: int = 0) -> MMPretrainPoolFormer:
     ref = MMPretrainPoolFormer(arch=arch, out_indices=OFFICIAL_OUT_NORMS, frozen_stages=-1)
     ref.arch_name = arch
     ref.embed_dims = MMPretrainPoolFormer.arch_settings[arch]['embed_dims']
-    with torch.no_grad():
-        for name, param in ref.named_parameters():
-            if 'layer_scale' in name:
-                param.uniform_(0.3, 0.7)
-            elif 'norm' in name and name.endswith('weight'):
-                param.copy_(1 + 0.3 * torch.randn_like(param))
-            elif name.endswith('bias'):
-                param.copy_(0.2 * torch.randn_like(param))
+    perturb(ref)
     ref.eval()  # (mmpretrain's train() returns None, so no chaining)
     return ref
 

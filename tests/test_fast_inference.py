@@ -212,19 +212,25 @@ def test_bf16_refused_on_a_cpu_without_bf16(monkeypatch):
         fi.accelerate(PoolFormer(arch=TINY_ARCH), compile=False, dtype='fp16')
 
 
-def test_tools_refuse_bf16_without_cpu_support_in_one_line(monkeypatch, capsys, tmp_path):
+@pytest.fixture
+def demo_inputs(tmp_path):
+    """(config, checkpoint, image) of a tiny random RetinaNet, for tools/demo.py."""
+    import mmcv
+    import numpy as np
+    config = tmp_path / 'tiny.py'
+    config.write_text(TINY_RETINANET.format(root=ROOT))
+    ckpt = tmp_path / 'tiny.pth'
+    torch.save(dict(state_dict=tiny_model(tmp_path, TINY_RETINANET).state_dict()), ckpt)
+    image = str(tmp_path / 'img.png')
+    mmcv.imwrite(np.zeros((40, 50, 3), np.uint8), image)
+    return config, ckpt, image
+
+
+def test_tools_refuse_bf16_without_cpu_support_in_one_line(monkeypatch, capsys, tmp_path, demo_inputs):
     """tools/demo.py --bf16 on a CPU without bf16: one line, exit code 2 (run in-process to stand in such a CPU)."""
     from tools import demo
     monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: False)
-    config = tmp_path / 'tiny.py'
-    config.write_text(TINY_RETINANET.format(root=ROOT))
-    model = tiny_model(tmp_path, TINY_RETINANET)
-    ckpt = tmp_path / 'tiny.pth'
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
-    import numpy as np
-    import mmcv
-    image = str(tmp_path / 'img.png')
-    mmcv.imwrite(np.zeros((40, 50, 3), np.uint8), image)
+    config, ckpt, image = demo_inputs
     monkeypatch.setattr(sys, 'argv', ['demo.py', image, str(config), str(ckpt), '--out', str(tmp_path / 'o.png'),
                                       '--bf16'])
     with pytest.raises(SystemExit) as exit_info:
@@ -236,16 +242,8 @@ def test_tools_refuse_bf16_without_cpu_support_in_one_line(monkeypatch, capsys, 
                    'path (--compile) works here']
 
 
-def test_compile_without_a_cpp_compiler_is_one_line(tmp_path):
-    config = tmp_path / 'tiny.py'
-    config.write_text(TINY_RETINANET.format(root=ROOT))
-    model = tiny_model(tmp_path, TINY_RETINANET)
-    ckpt = tmp_path / 'tiny.pth'
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
-    import numpy as np
-    import mmcv
-    image = str(tmp_path / 'img.png')
-    mmcv.imwrite(np.zeros((40, 50, 3), np.uint8), image)
+def test_compile_without_a_cpp_compiler_is_one_line(tmp_path, demo_inputs):
+    config, ckpt, image = demo_inputs
     proc = run_tool('tools/demo.py', image, config, ckpt, '--out', tmp_path / 'o.png', '--compile',
                     env=dict(CXX='/no/such/g++'), check=False)
     assert proc.returncode == 2, proc.stderr[-2000:]

@@ -467,3 +467,18 @@ def test_nan_loss_stops_training_or_is_skipped(data, tmp_path, skip):
         assert 'skipping iteration 2 (epoch 1): non-finite loss (loss_cls=nan' in proc.stdout + proc.stderr
         state = torch.load(work / 'epoch_1.pth', weights_only=False)['state_dict']
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_fast_inference_flag_through_the_test_tool(trained, data, tmp_path):
+    """tools/test.py --deploy: the FastInferenceHook folds the backbone after loading the checkpoint (channels_last,
+    no compilation: the compiled path is checked in tests/test_fast_inference.py) and the metrics stay the same."""
+    config, ckpt = trained
+    opts = ['--data-root', data]
+    eager = run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'eager', *opts)
+    fast = run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'fast', '--deploy', *opts)
+    assert 'fast inference on cpu: backbone, neck, bbox_head; eager, fp32, deploy folding on, channels_last on' in \
+        fast.stdout
+    eager_metrics, fast_metrics = printed_metrics(eager.stdout), printed_metrics(fast.stdout)
+    assert eager_metrics and set(eager_metrics) == set(fast_metrics)
+    for name, value in eager_metrics.items():
+        assert abs(fast_metrics[name] - value) <= 1e-3, name

@@ -19,7 +19,7 @@ model: a config's whole detector or segmentor through its test path (``model.tes
 post-processing) at the given shape, eager fp32 against ``mmpoolformer.engine.fast_inference.accelerate``.
 
 Each mode prints median/min/max ms, images/s, peak memory (CUDA: allocated; CPU: sampled growth of the process's
-resident memory during one call), compile time and torch threads; ``--out`` writes the same as JSON. The backbone
+memory torch's profiler sees allocated during one call), compile time and torch threads; ``--out`` writes the same as JSON. The backbone
 mode ends with one line scripts can read::
 
     summary: best peer fp32 <ms> ms (<name>); fast fp32 <ms> ms (<x>x); fast bf16 <ms> ms (<x>x)
@@ -31,12 +31,10 @@ import argparse
 import copy
 import importlib.util
 import json
-import os
 import os.path as osp
 import re
 import statistics
 import sys
-import threading
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -52,14 +50,9 @@ PEERS = ('mmpretrain', 'timm', 'official')
 
 # ----------------------------------------------------------------------------------------------- measuring
 
-def _rss_bytes() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
-
-
 def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
-    """Peak memory of one call in MiB: CUDA's peak allocation, or on CPU the largest growth of the resident set over
-    the value before the call, sampled every millisecond."""
+    """Peak memory that one call allocates beyond what exists before it, in MiB: CUDA's peak allocation, or on CPU
+    the running sum of the allocations and frees torch's profiler records during the call."""
     if device.type == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -67,22 +60,15 @@ def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
         fn()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2 ** 20
-    if not osp.exists('/proc/self/statm'):
-        return float('nan')
-    base, peak, done = _rss_bytes(), [0], threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes() - base)
-            time.sleep(0.001)
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    finally:
-        done.set()
-        thread.join()
-    return max(peak[0], _rss_bytes() - base) / 2 ** 20
+    events = sorted((e for e in prof.events() if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
+    current = peak = 0
+    for event in events:
+        current += event.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak / 2 ** 20
 
 
 def _sync(device: torch.device) -> None:
@@ -142,15 +128,20 @@ def official_layout_weights(arch: dict, seed: int = 0) -> Dict[str, torch.Tensor
     from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
     torch.manual_seed(seed)
     ref = MMPretrainPoolFormer(arch=_mmpretrain_arch(arch), out_indices=(0, 2, 4, 6), frozen_stages=-1)
-    with torch.no_grad():
-        for name, param in ref.named_parameters():
-            if 'layer_scale' in name:
-                param.uniform_(0.3, 0.7)
-            elif 'norm' in name and name.endswith('weight'):
-                param.copy_(1 + 0.3 * torch.randn_like(param))
-            elif name.endswith('bias'):
-                param.copy_(0.2 * torch.randn_like(param))
+    perturb(ref)
     return {k: v.clone() for k, v in ref.state_dict().items()}
+
+
+@torch.no_grad()
+def perturb(model: torch.nn.Module) -> None:
+    """Layer scales uniform in [0.3, 0.7] (not 1e-5), norm weights around 1 and biases around 0 with noise."""
+    for name, param in model.named_parameters():
+        if 'layer_scale' in name:
+            param.uniform_(0.3, 0.7)
+        elif 'norm' in name and name.endswith('weight'):
+            param.copy_(1 + 0.3 * torch.randn_like(param))
+        elif name.endswith('bias'):
+            param.copy_(0.2 * torch.randn_like(param))
 
 
 def _mmpretrain_arch(arch: dict) -> dict:
@@ -246,7 +237,6 @@ def stage_outputs_without_norm(model, x):
 
 def build_peer_variants(args, arch, state, x) -> (List[Variant], List[dict]):
     """The peers that can run here, checked equal to ours; returns (variants, skipped)."""
-    from mmpoolformer.models.metaformer import resolve_arch  # noqa: F401
     ours = build_ours(args.arch, state).eval().to(x.device)
     with torch.no_grad():
         reference = ours(x)
@@ -255,9 +245,9 @@ def build_peer_variants(args, arch, state, x) -> (List[Variant], List[dict]):
     builders = dict(mmpretrain=lambda: (build_mmpretrain(arch, state), reference),
                     timm=lambda: (build_timm(args.arch, arch, state), reference_plain),
                     official=None)
-    if args.official_src:
-        module = load_official_module(args.official_src)
-        builders['official'] = lambda: (build_official(module, arch, state), reference)
+    if args.official_src:  # loaded after timm's model is built: it re-registers poolformer_* in timm's registry
+        builders['official'] = lambda: (build_official(load_official_module(args.official_src), arch, state),
+                                        reference)
     for name in PEERS:
         builder = builders[name]
         if builder is None:
