@@ -114,12 +114,9 @@ def predict(model, cfg, img: np.ndarray):
 def draw(model, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
     """Draw ``result`` over ``img`` and write it to ``out_file``."""
     from mmengine.registry import VISUALIZERS
-
-    from .visualization import readable_visualizer_cfg
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
-        visualizer = VISUALIZERS.build(readable_visualizer_cfg(dict(cfg.visualizer, name=f'demo_{id(result)}',
-                                                                    vis_backends=None)))
+        visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_{id(result)}', vis_backends=None))
     visualizer.dataset_meta = model.dataset_meta
     kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
     visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,

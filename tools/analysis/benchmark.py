@@ -189,7 +189,9 @@ def load_official_module(path: str):
     if not osp.isfile(path):
         raise UserError(f'--official-src {path} does not exist; pass the official repository\'s '
                         f'models/poolformer.py (github.com/sail-sg/poolformer)')
-    import timm  # noqa: F401  (the official file registers its models in timm's registry: import timm first)
+    import timm.layers.helpers
+    # the official file imports timm 0.5's module path timm.models.layers.helpers, which timm 1.0 moved
+    sys.modules.setdefault('timm.models.layers.helpers', timm.layers.helpers)
     spec = importlib.util.spec_from_file_location('official_poolformer', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
