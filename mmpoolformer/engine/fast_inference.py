@@ -312,4 +312,7 @@ def fast_inference_hooks(cfg) -> List[dict]:
     options = cfg.get('fast_inference')
     if not options:
         return []
+    if not isinstance(options, dict):
+        raise FastInferenceError(f'fast_inference={options!r} must be a dict such as dict(compile=True, dtype=None); '
+                                 f'on the command line: --cfg-options +fast_inference.compile=True')
     return [dict(type='mmpoolformer.FastInferenceHook', **options)]
