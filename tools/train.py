@@ -46,7 +46,8 @@ def set_mixed_precision(cfg, dtype=None) -> None:
     cfg.optim_wrapper.dtype = 'float16' if dtype == 'fp16' else 'bfloat16'
 
 
-def check_cpp_compiler_for(cfg) -> None:
+def prepare_compile() -> None:
+    """On CPU, inductor needs a C++ compiler (one clear line if there is none) and gets the persistent kernel cache."""
     import torch
     if not torch.cuda.is_available():
         from mmpoolformer.engine.fast_inference import check_cpp_compiler, use_persistent_compile_cache
@@ -62,7 +63,7 @@ def main():
     if args.amp:
         set_mixed_precision(cfg, args.amp_dtype)
     if args.compile:
-        check_cpp_compiler_for(cfg)
+        prepare_compile()
         cfg.compile = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
