@@ -352,3 +352,30 @@ def test_train_amp_on_cpu(monkeypatch, capsys):
         assert exit_info.value.code == 2
         assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
             'error: bf16 needs a CPU with bf16 instructions (avx512_bf16 or AMX) and this one has none')
+
+
+def test_mlp_runs_as_matrix_products_under_cpu_autocast_with_channels_last():
+    """Under bf16 autocast with a channels_last input the channel MLP uses matrix products over the NHWC view: the
+    same function (forward and gradients within bf16 accuracy of fp32), channels_last output, no copy of the input;
+    in fp32 or with an NCHW input it stays the 1x1-convolution path, bit-equal to the plain convolutions."""
+    from mmpoolformer.models.metaformer import ConvMlp
+    torch.manual_seed(0)
+    mlp = ConvMlp(32, 128, dict(type='GELU'))
+    x = torch.randn(2, 32, 12, 20).contiguous(memory_format=torch.channels_last)
+    reference = mlp.fc2(mlp.act(mlp.fc1(x)))
+    assert torch.equal(mlp(x), reference)
+    assert torch.equal(mlp(x.contiguous()), mlp.fc2(mlp.act(mlp.fc1(x.contiguous()))))
+    assert not ConvMlp._as_matmul(x)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert ConvMlp._as_matmul(x) and not ConvMlp._as_matmul(x.contiguous())
+        x_bf16 = x.detach().clone().requires_grad_()
+        out = mlp(x_bf16)
+    assert out.shape == reference.shape and out.is_contiguous(memory_format=torch.channels_last)
+    assert ((out.float() - reference).norm() / reference.norm()).item() < 2e-2
+    out.float().square().sum().backward()
+    grad_bf16 = mlp.fc1.weight.grad.clone()
+    mlp.zero_grad()
+    x_fp32 = x.detach().clone().requires_grad_()
+    mlp(x_fp32).square().sum().backward()
+    assert ((grad_bf16 - mlp.fc1.weight.grad).norm() / mlp.fc1.weight.grad.norm()).item() < 3e-2
+    assert ((x_bf16.grad - x_fp32.grad).norm() / x_fp32.grad.norm()).item() < 3e-2

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
@@ -71,7 +72,13 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
 
 
 class ConvMlp(nn.Module):
-    """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout."""
+    """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout.
+
+    On a CPU under bf16/fp16 autocast with a channels_last input, the two 1x1 convolutions run as matrix products
+    over the NHWC view of the same memory (no copy; the same parameters): oneDNN's reduced-precision matrix product
+    is about 1.5x faster than its 1x1 convolution there, forward and backward. Everywhere else they stay
+    convolutions, which keeps fp32 results bit-equal to the official model.
+    """
 
     def __init__(self, dim: int, hidden_dim: int, act_cfg: dict, drop: float = 0.):
         super().__init__()
@@ -80,7 +87,16 @@ class ConvMlp(nn.Module):
         self.fc2 = nn.Conv2d(hidden_dim, dim, 1)
         self.drop = nn.Dropout(drop)
 
+    @staticmethod
+    def _as_matmul(x: torch.Tensor) -> bool:
+        return (x.device.type == 'cpu' and torch.is_autocast_enabled('cpu') and x.dim() == 4
+                and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._as_matmul(x):  # (N, C, H, W) channels_last -> (N, H, W, C) view, matrix products over C
+            x = F.linear(x.permute(0, 2, 3, 1), self.fc1.weight.flatten(1), self.fc1.bias)
+            x = F.linear(self.drop(self.act(x)), self.fc2.weight.flatten(1), self.fc2.bias)
+            return self.drop(x).permute(0, 3, 1, 2)
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
