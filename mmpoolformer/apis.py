@@ -78,8 +78,14 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
 
 
 def build_test_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu'):
-    """The model of ``config`` in eval mode with ``checkpoint`` loaded (random weights if None), no fast path."""
+    """The model of ``config`` in eval mode with ``checkpoint`` loaded, no fast path.
+
+    Without a checkpoint the weights are the model's own initialisation (``init_weights``, the backbone from
+    scratch), as at the start of training: e.g. RetinaNet's classifier starts at its 0.01 prior, so the test path
+    does not see thousands of random boxes above the score threshold."""
     model, cfg = init_model(config, checkpoint, device, fast={})
+    if checkpoint is None:
+        model.init_weights()
     model.cfg = cfg
     return model
 

@@ -320,6 +320,41 @@ def test_benchmark_model_and_train_modes_smoke(tmp_path):
     assert 'summary: best peer fp32' in proc.stdout
 
 
+LOOP_CONFIG = """_base_ = ['{root}/configs/quickstart/retinanet_poolformer_s12_demo.py']
+demo_data = None
+model = dict(backbone=dict(arch=dict(depths=[1, 1, 1, 1], embed_dims=[16, 24, 32, 40], layer_scale_init_value=0.1)),
+             neck=dict(in_channels=[24, 32, 40]))
+train_dataloader = dict(batch_size=2, dataset=dict(data_root='{data}/'))
+val_dataloader = dict(dataset=dict(data_root='{data}/'))
+val_evaluator = dict(ann_file='{data}/annotations/instances_val2017.json')
+"""
+
+
+def test_benchmark_loop_mode_compares_the_training_losses_of_amp_with_fp32(tmp_path):
+    """The config's own training loop through tools/train.py, fp32 and --amp from the same seed: per-iteration
+    losses of both and the summary line; where the CPU has no bf16, the --amp run's one-line refusal."""
+    from mmpoolformer.demo_data import make_demo_data
+    make_demo_data(str(tmp_path / 'data'), seed=5, num_train=4, num_val=2, size=64)
+    config = tmp_path / 'loop.py'
+    config.write_text(LOOP_CONFIG.format(root=ROOT, data=tmp_path / 'data' / 'coco'))
+    out = tmp_path / 'loop.json'
+    proc = run_tool('tools/analysis/benchmark.py', 'loop', config, '--iters', '2', '--out', out, check=False)
+    if not fi.cpu_has_bf16():
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert proc.stderr.strip().splitlines()[-1].startswith(
+            'error: the amp run stopped: error: bf16 needs a CPU with bf16 instructions')
+        return
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    fp32, amp = result['runs']['fp32'], result['runs']['amp']
+    assert len(fp32['losses']) == len(amp['losses']) == 2
+    assert fp32['losses'] != amp['losses']  # bf16 really ran
+    assert amp['max_relative_loss_diff'] == max(abs(a - f) / abs(f) for a, f in zip(amp['losses'], fp32['losses']))
+    assert amp['max_relative_loss_diff'] < 0.05
+    assert re.search(r'^summary: fp32 [\d.]+ s/iter; amp [\d.]+ s/iter \([\d.]+x, loss max relative diff '
+                     r'[\d.]+%\)$', proc.stdout, re.M), proc.stdout[-2000:]
+
+
 # ------------------------------------------------------------------------------------------------ training
 
 def test_autocast_optim_wrapper_runs_the_forward_in_bf16_and_keeps_fp32_weights():

@@ -3,6 +3,7 @@
     python tools/analysis/benchmark.py backbone --arch s12 --shape 800 1216 [--batch 1] [--official-src FILE]
     python tools/analysis/benchmark.py train --arch s12 --shape 512 512 --batch 2
     python tools/analysis/benchmark.py model CONFIG [--checkpoint CKPT] --shape 800 1216 [--batch 1]
+    python tools/analysis/benchmark.py loop CONFIG [--iters 20] [--runs fp32 amp compile]
 
 backbone: inference of the feature pyramid. This project's backbone (eager; deploy = folded + channels_last; fast
 fp32 = folded + channels_last + torch.compile; fast bf16 = the same under bf16 autocast) against mmpretrain 1.2's
@@ -13,12 +14,19 @@ filter), and every model's outputs are checked against ours before anything is t
 is refused. Calls are interleaved (one call of each model per round), so drift of the machine hits all alike.
 
 train: one training step (forward, a loss over every pyramid level, backward) of the same models; ours in fp32
-eager, fp32 channels_last, and under bf16 autocast (mixed precision). Losses and gradients are checked first.
+eager, fp32 channels_last, and under bf16 autocast (mixed precision); ``--compile-train`` adds the channels_last
+variants passed through ``torch.compile``. Losses and gradients are checked first.
 
 model: a config's whole detector or segmentor through its test path (``model.test_step``: preprocessing, network,
-post-processing) at the given shape, eager fp32 against ``mmpoolformer.engine.fast_inference.accelerate``.
+post-processing) at the given shape, eager fp32 against ``mmpoolformer.engine.fast_inference.accelerate``, and the
+network alone (``mode='tensor'``). Without ``--checkpoint`` the weights are the model's own initialisation.
 
-Each mode prints median/min/max ms, images/s, peak memory (CUDA: allocated; CPU: sampled growth of the process's
+loop: the config's own training loop (its data, model and optimizer) through ``tools/train.py`` for ``--iters``
+iterations, in fp32 and with each of ``--runs`` (``amp``: ``--amp``, bf16 autocast on CPU; ``compile``:
+``--compile``), all from the same seed; prints every run's loss at every iteration, the largest relative difference
+to fp32 and the time per iteration (median over the second half, after start-up and compilation).
+
+The backbone, train and model modes print median/min/max ms, images/s, peak memory (CUDA: allocated; CPU: sampled growth of the process's
 memory torch's profiler sees allocated during one call), compile time and torch threads; ``--out`` writes the same as JSON. The backbone
 mode ends with one line scripts can read::
 
@@ -442,13 +450,23 @@ def train_mode(args, device) -> dict:
                             f'refusing to time it')
         variants.append(Variant(f'{name} eager fp32', _train_step(model, x, torch.optim.SGD(model.parameters(),
                                                                                            lr=0.)), 'peer'))
-    ours_options = [('ours eager fp32', None, False), ('ours channels_last fp32', None, True)]
-    if bf16_available(device) or args.force_bf16:
-        ours_options.append(('ours channels_last bf16', torch.bfloat16, True))
-    for name, dtype, channels_last in ours_options:
+    ours_options = [('ours eager fp32', None, False, False), ('ours channels_last fp32', None, True, False)]
+    with_bf16 = bf16_available(device) or args.force_bf16
+    if with_bf16:
+        ours_options.append(('ours channels_last bf16', torch.bfloat16, True, False))
+    if args.compile_train:
+        ours_options.append(('ours compiled channels_last fp32', None, True, True))
+        if with_bf16:
+            ours_options.append(('ours compiled channels_last bf16', torch.bfloat16, True, True))
+    for name, dtype, channels_last, compiled in ours_options:
         model = build_ours(args.arch, state).to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
+        if compiled:
+            start = time.perf_counter()
+            model = torch.compile(model)
+            loss_and_grad(model, dtype, channels_last)  # compiles forward and backward
+            print(f'{name}: compiled forward and backward in {time.perf_counter() - start:.1f} s')
         loss, grad = loss_and_grad(model, dtype, channels_last)
         rel = abs(loss - ref_loss) / abs(ref_loss)
         grad_rel = ((grad - ref_grad).norm() / ref_grad.norm()).item()
@@ -489,7 +507,8 @@ def model_mode(args, device) -> dict:
     data = make_test_batch(eager, args.batch, args.shape)
     with torch.no_grad():
         reference = _tensor_outputs(eager, data)
-    variants = [Variant('eager fp32', _test_step(eager, data), 'eager')]
+    variants = [Variant('eager fp32', _test_step(eager, data), 'eager'),
+                Variant('eager fp32 network only', _network(eager, data), 'network')]
     options = [('fast fp32', dict(compile=True))]
     if bf16_available(device) or args.force_bf16:
         options.append(('fast bf16', dict(compile=True, dtype='bf16')))
@@ -512,9 +531,11 @@ def model_mode(args, device) -> dict:
             raise UserError(f'{name} network outputs differ from eager fp32 ({err:.3g}); refusing to time it')
         variant = Variant(name, _test_step(model, data), 'fast')
         variant.note = f'compiled in {first:.1f} s'
-        variants.append(variant)
+        variants += [variant, Variant(f'{name} network only', _network(model, data), 'network')]
     time_interleaved(variants, args.warmup, args.repeats, device)
     rows = [v.stats(args.batch) for v in variants]
+    network_rows = [r for r in rows if r['group'] == 'network']
+    rows = [r for r in rows if r['group'] != 'network']
     print_table(f'{osp.basename(args.config)} test step, batch {args.batch}, input {args.shape[0]}x{args.shape[1]}, '
                 f'{device}, torch threads {torch.get_num_threads()}', rows)
     base = rows[0]['median_ms']
@@ -522,9 +543,11 @@ def model_mode(args, device) -> dict:
         f"{r['name']} {r['median_ms']:.1f} ms ({base / r['median_ms']:.2f}x)" for r in rows[1:])
     if len(rows) < 3:
         line += '; fast bf16 n/a'
+    print_table('the same, network only (preprocessed input to raw head outputs, no post-processing)', network_rows)
     print(line)
     return dict(mode='model', config=args.config, shape=args.shape, batch=args.batch, device=str(device),
-                threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, summary=line)
+                threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, network_rows=network_rows,
+                summary=line)
 
 
 def _flatten(out) -> List[torch.Tensor]:
@@ -537,8 +560,17 @@ def _flatten(out) -> List[torch.Tensor]:
 
 def _tensor_outputs(model, data) -> List[torch.Tensor]:
     """The network's raw outputs (mode='tensor': head outputs before post-processing), flattened."""
+    return _flatten(_network(model, data)())
+
+
+def _network(model, data):
+    """The network alone: preprocessed input to raw head outputs (no post-processing such as NMS)."""
     processed = model.data_preprocessor(copy.copy(data), False)
-    return _flatten(model(processed['inputs'], processed['data_samples'], mode='tensor'))
+
+    def run():
+        with torch.no_grad():
+            return model(processed['inputs'], processed['data_samples'], mode='tensor')
+    return run
 
 
 def _test_step(model, data):
@@ -548,12 +580,90 @@ def _test_step(model, data):
     return run
 
 
+def _logged_losses(work_dir: str) -> List[dict]:
+    """Per-iteration records (``loss``, ``time``) of the last run in ``work_dir`` (MMEngine's scalars.json)."""
+    import glob
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not runs:
+        raise RuntimeError(f'no training log under {work_dir}')
+    with open(runs[-1]) as f:
+        return [r for r in map(json.loads, f) if 'loss' in r]
+
+
+LOOP_RUNS = {'fp32': [], 'amp': ['--amp'], 'compile': ['--compile'], 'amp+compile': ['--amp', '--compile']}
+
+
+def loop_mode(args, device) -> dict:
+    """The config's own training loop (data, model, optimizer) for ``--iters`` iterations through
+    ``tools/train.py``, once per ``--runs`` entry (fp32, ``--amp``, ``--compile``), all from the same seed:
+    per-iteration losses compared with the fp32 run, time per iteration."""
+    import subprocess
+    import tempfile
+    from mmengine.config import Config
+    if not args.config:
+        raise UserError('loop mode needs a config: benchmark.py loop CONFIG --iters 20 --runs fp32 amp')
+    cfg = Config.fromfile(args.config)
+    if 'max_iters' in cfg.train_cfg:
+        schedule = [f'train_cfg.max_iters={args.iters}', f'train_cfg.val_interval={args.iters + 1}']
+    else:
+        batch = cfg.train_dataloader.batch_size
+        schedule = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2',
+                    f'train_dataloader.dataset.indices={args.iters * batch}']
+    options = schedule + ['log_processor.window_size=1', 'default_hooks.logger.interval=1',
+                          f'randomness.seed={args.seed}']
+    tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
+    names = ['fp32'] + [name for name in args.runs if name != 'fp32']
+    logs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            work_dir = osp.join(tmp, name)
+            command = [sys.executable, tool, args.config, '--work-dir', work_dir, *LOOP_RUNS[name],
+                       '--cfg-options', *options]
+            print(f'running {name}: {" ".join(command[1:])}', flush=True)
+            start = time.perf_counter()
+            proc = subprocess.run(command, capture_output=True, text=True)
+            if proc.returncode == 2:  # tools/train.py's one-line user error (e.g. --amp without bf16)
+                raise UserError(f'the {name} run stopped: {proc.stderr.strip().splitlines()[-1]}')
+            if proc.returncode != 0:
+                raise RuntimeError(f'the {name} run failed (exit {proc.returncode}):\n{proc.stderr[-5000:]}')
+            logs[name] = (_logged_losses(work_dir), time.perf_counter() - start)
+    n = min(len(records) for records, _ in logs.values())
+    fp32 = logs['fp32'][0][:n]
+    print(f'\n{osp.basename(args.config)}: {n} training iterations, seed {args.seed}, torch threads '
+          f'{torch.get_num_threads()}; losses')
+    print(f"{'iter':>5} " + ' '.join(f'{name:>12}' for name in names))
+    for i in range(n):
+        print(f'{i + 1:>5} ' + ' '.join(f"{logs[name][0][i]['loss']:>12.4f}" for name in names))
+    results, parts = {}, []
+    for name in names:
+        records, wall = logs[name]
+        rel = max(abs(r['loss'] - f['loss']) / abs(f['loss']) for r, f in zip(records[:n], fp32))
+        # the first iterations include one-off start-up work (and compilation): time the second half
+        per_iter = statistics.median(r['time'] for r in records[n // 2:n])
+        results[name] = dict(losses=[r['loss'] for r in records[:n]], max_relative_loss_diff=rel,
+                             s_per_iter=per_iter, wall_s=wall)
+        print(f'{name:<12} {per_iter:.3f} s/iter (median of iterations {n // 2 + 1}-{n}), whole run {wall:.0f} s, '
+              f'loss max relative diff to fp32 {100 * rel:.2f}%')
+        if name != 'fp32':
+            base = results['fp32']['s_per_iter']
+            parts.append(f'{name} {per_iter:.3f} s/iter ({base / per_iter:.2f}x, loss max relative diff '
+                         f'{100 * rel:.2f}%)')
+    line = f"summary: fp32 {results['fp32']['s_per_iter']:.3f} s/iter; " + '; '.join(parts)
+    print(line)
+    return dict(mode='loop', config=args.config, iters=n, seed=args.seed, threads=torch.get_num_threads(),
+                runs=results, summary=line)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('mode', choices=['backbone', 'train', 'model'])
-    parser.add_argument('config', nargs='?', help='model mode: the config of a detector or segmentor')
-    parser.add_argument('--checkpoint', help='model mode: weights to load (default: random)')
+    parser.add_argument('mode', choices=['backbone', 'train', 'model', 'loop'])
+    parser.add_argument('config', nargs='?', help='model/loop modes: the config of a detector or segmentor')
+    parser.add_argument('--iters', type=int, default=20, help='loop mode: training iterations of each run')
+    parser.add_argument('--seed', type=int, default=0, help='loop mode: the training seed of every run')
+    parser.add_argument('--runs', nargs='+', choices=list(LOOP_RUNS), default=['fp32', 'amp'],
+                        help='loop mode: tools/train.py runs to compare (fp32 always runs, as the reference)')
+    parser.add_argument('--checkpoint', help='model mode: weights to load (default: the model\'s own initialisation)')
     parser.add_argument('--arch', default='s12', help='backbone/train modes: s12, s24, s36, m36, m48')
     parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help='input height and width (default 800 1216; train mode 512 512)')
@@ -568,6 +678,9 @@ def parse_args(argv=None):
                         help='largest relative error allowed for bf16 variants')
     parser.add_argument('--force-bf16', action='store_true',
                         help='time bf16 even where the CPU has no bf16 instructions (emulated, slow)')
+    parser.add_argument('--compile-train', action='store_true',
+                        help='train mode: also time the channels_last variants passed through torch.compile '
+                             '(forward and backward; compiling takes minutes on a CPU)')
     parser.add_argument('--plot', help='backbone mode: PNG of cost against input pixels, pooling vs hybrid')
     parser.add_argument('--plot-sizes', type=int, nargs='+', default=[224, 320, 448, 640, 800],
                         help='square input sides for --plot')
@@ -588,7 +701,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    result = dict(backbone=backbone_mode, train=train_mode, model=model_mode)[args.mode](args, device)
+    result = dict(backbone=backbone_mode, train=train_mode, model=model_mode, loop=loop_mode)[args.mode](args, device)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=1)
