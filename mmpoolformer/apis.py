@@ -53,6 +53,10 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     """
     cfg = Config.fromfile(config)
     scope = cfg.get('default_scope', 'mmdet')
+    if 'backbone' not in cfg.model:
+        from .engine.config import ConfigError
+        raise ConfigError(f"{config}: its model (type {cfg.model.get('type')}) has no backbone; pass a detector or "
+                          f"segmentor config")
     cfg.model.backbone.init_cfg = None
     if score_thr is not None:
         _lower_score_thr(cfg.model.get('test_cfg'), score_thr)
@@ -63,6 +67,9 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
         from mmdet.apis import init_detector as init_fn
     with DefaultScope.overwrite_default_scope(scope):
         model = init_fn(cfg, checkpoint=None, device=device)
+    config_meta = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get('metainfo')
+    if config_meta and 'classes' in config_meta:  # the config's classes (a checkpoint's own, below, win)
+        model.dataset_meta = dict(config_meta)
     if checkpoint is not None:
         state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
         model.load_state_dict(state.get('state_dict', state), strict=True)
@@ -115,6 +122,46 @@ def predict(model, cfg, img: np.ndarray):
             return inference_model(model, img)
         from mmdet.apis import inference_detector
         return inference_detector(model, img)
+
+
+def prepare_inputs(model, cfg, img: np.ndarray):
+    """One BGR image as the model sees it at test time: the config's test pipeline (without annotation loading)
+    and the model's data preprocessor. Returns ``(inputs, data_sample)``: a (1, 3, H, W) float tensor, padded as
+    the preprocessor pads, and the sample whose ``img_shape`` is the resized image's (h, w) before padding."""
+    import copy
+    from mmengine.dataset import Compose
+    scope = cfg.get('default_scope', 'mmdet')
+    steps = [step for step in copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+             if 'LoadAnnotations' not in step['type']]
+    steps[0] = dict(type='LoadImageFromNDArray')
+    with DefaultScope.overwrite_default_scope(scope):
+        data = Compose(steps)(dict(img=img, img_id=0))
+        batch = model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+    return batch['inputs'], batch['data_samples'][0]
+
+
+def find_layer(model, name: str) -> torch.nn.Module:
+    """The submodule called ``name`` (e.g. ``backbone.out_norms.3``); an unknown name is a one-line error that
+    lists the closest names."""
+    import difflib
+    from .engine.config import ConfigError
+    try:
+        return model.get_submodule(name)
+    except AttributeError:
+        names = [n for n, _ in model.named_modules() if n]
+        close = difflib.get_close_matches(name, names, n=4, cutoff=0.6)
+        raise ConfigError(f"layer '{name}' is not in the model ({type(model).__name__}); "
+                          + (f'closest: {", ".join(close)}' if close else f'e.g. {", ".join(names[:4])}')
+                          + ' (any name of model.named_modules())') from None
+
+
+def valid_region(tensor: torch.Tensor, data_sample, inputs: torch.Tensor) -> torch.Tensor:
+    """Crop a (..., h, w) map computed from padded ``inputs`` to the part that covers the image (not the padding)."""
+    img_h, img_w = data_sample.metainfo['img_shape'][:2]
+    pad_h, pad_w = inputs.shape[-2:]
+    h = max(1, int(round(tensor.shape[-2] * img_h / pad_h)))
+    w = max(1, int(round(tensor.shape[-1] * img_w / pad_w)))
+    return tensor[..., :h, :w]
 
 
 def draw(model, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:

@@ -98,6 +98,7 @@ build_mmcv() {
 
 install_stack() {
   "${PIP[@]}" install -r "$ROOT/requirements.txt" -r "$ROOT/requirements-test.txt"
+  "${PIP[@]}" install --no-deps -r "$ROOT/requirements-nodeps.txt"
 }
 
 install_self() {
@@ -105,7 +106,7 @@ install_self() {
 }
 
 verify() {
-  "$PY" -c "import mmpoolformer, mmdet, mmseg, mmpretrain.models; from mmcv.ops import nms, roi_align; print('imports ok')"
+  "$PY" -c "import mmpoolformer, mmdet, mmseg, mmpretrain.models, pytorch_grad_cam; from mmcv.ops import nms, roi_align; print('imports ok')"
 }
 
 step venv make_venv

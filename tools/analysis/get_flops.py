@@ -1,0 +1,176 @@
+"""Params and MACs of a PoolFormer backbone, a backbone with its ImageNet classifier, or a config's whole model.
+
+    python tools/analysis/get_flops.py s12 [--shape 224 224] [--cls-head]
+    python tools/analysis/get_flops.py configs/retinanet_poolformer_s12_fpn_coco.py [--shape 800 1280]
+    python tools/analysis/get_flops.py --table
+
+MACs are counted by MMEngine's ``mmengine.analysis.FlopAnalyzer`` (which follows fvcore, the counter the official
+numbers were made with): one multiply-add counts once, so what it calls "flops" are MACs. Like fvcore it counts
+convolutions, matrix products, linear and normalisation layers; other element-wise work (average pooling, GELU,
+additions, scaling) is not counted, and the operators left out are listed under the table. Params are all parameters
+of the model.
+
+An arch (``s12``, ``s24``, ``s36``, ``m36``, ``m48``) counts the backbone at 224x224 by default; ``--cls-head``
+adds the ImageNet classifier as MMPretrain builds it (global average pooling of the normed last stage, a linear layer
+to 1000 classes), which is what the paper's table counts. A config counts its whole model (backbone, neck, heads up
+to their raw outputs, no post-processing) at ``--shape`` (default: 800x1280 for detection, 512x512 for
+segmentation, 224x224 for classification). ``--table`` prints the paper's table for all five archs beside the
+paper's numbers.
+"""
+import argparse
+import os.path as osp
+import sys
+from collections import OrderedDict
+from typing import Dict, Optional, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.engine.config import ConfigError  # noqa: E402
+from mmpoolformer.models.metaformer import ARCH_SETTINGS  # noqa: E402
+
+# The paper's Table 2 (ImageNet-1K, 224x224, with the classifier): Params (M) and MACs (G).
+PAPER = {'s12': (11.9, 1.8), 's24': (21.4, 3.4), 's36': (30.9, 5.0), 'm36': (56.2, 8.8), 'm48': (73.5, 11.6)}
+DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 512), 'mmpretrain': (224, 224)}
+
+
+class TensorForward(nn.Module):
+    """``model(inputs, data_samples, mode='tensor')`` as a one-argument module, for the tracer."""
+
+    def __init__(self, model: nn.Module, data_samples):
+        super().__init__()
+        self.model = model
+        self.data_samples = data_samples
+
+    def forward(self, inputs: torch.Tensor):
+        return self.model(inputs, self.data_samples, mode='tensor')
+
+
+def classifier(arch: str) -> nn.Module:
+    """PoolFormer with MMPretrain's ImageNet classifier: GAP of the normed last stage, linear to 1000 classes."""
+    import mmpretrain.models  # noqa: F401  (registers ImageClassifier & co.)
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    dim = ARCH_SETTINGS[arch]['embed_dims'][-1]
+    cfg = dict(type='ImageClassifier',
+               backbone=dict(type='mmpoolformer.PoolFormer', arch=arch, out_indices=(3,)),
+               neck=dict(type='GlobalAveragePooling'),
+               head=dict(type='LinearClsHead', num_classes=1000, in_channels=dim))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return MODELS.build(cfg)
+
+
+def count(model: nn.Module, inputs: torch.Tensor, groups: Dict[str, Tuple[str, ...]]):
+    """Params and MACs per group (a group sums the modules whose names start with one of its prefixes) and in
+    total; also the operators the counter skipped (name -> calls)."""
+    from mmengine.analysis import FlopAnalyzer, parameter_count
+    model.eval()
+    analyzer = FlopAnalyzer(model, (inputs,))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    analyzer.tracer_warnings('none')
+    macs_by_module = analyzer.by_module()
+    params_by_module = parameter_count(model)
+    rows = OrderedDict()
+    for name, prefixes in groups.items():
+        rows[name] = (sum(params_by_module.get(p, 0) for p in prefixes),
+                      sum(macs_by_module.get(p, 0) for p in prefixes))
+    rows['total'] = (params_by_module[''], analyzer.total())
+    return rows, dict(analyzer.unsupported_ops())
+
+
+def backbone_groups(prefix: str, backbone: nn.Module) -> Dict[str, Tuple[str, ...]]:
+    """Stem, then stage i with its output norm (if any)."""
+    groups = OrderedDict(stem=(f'{prefix}stem',))
+    norms = getattr(backbone, 'out_norms', {})
+    for i in range(len(backbone.stages)):
+        parts = [f'{prefix}stages.{i}'] + ([f'{prefix}out_norms.{i}'] if str(i) in norms else [])
+        groups[f'stage {i + 1}'] = tuple(parts)
+    return groups
+
+
+def arch_report(arch: str, shape, cls_head: bool):
+    from mmpoolformer import PoolFormer
+    if cls_head:
+        model = classifier(arch)
+        wrapped = TensorForward(model, None)
+        groups = backbone_groups('model.backbone.', model.backbone)
+        groups['classifier (GAP + linear)'] = ('model.neck', 'model.head')
+    else:
+        wrapped = PoolFormer(arch=arch)
+        groups = backbone_groups('', wrapped)
+    return count(wrapped, torch.randn(1, 3, *shape), groups)
+
+
+def config_report(path: str, shape: Optional[Tuple[int, int]]):
+    from mmpoolformer.apis import build_test_model, make_test_batch
+    model = build_test_model(path)
+    scope = model.cfg.get('default_scope', 'mmdet')
+    shape = tuple(shape or DEFAULT_SHAPES.get(scope, (224, 224)))
+    data = model.data_preprocessor(make_test_batch(model, 1, shape), False)
+    groups = OrderedDict()
+    if hasattr(model.backbone, 'stages'):
+        groups.update(backbone_groups('model.backbone.', model.backbone))
+    else:
+        groups['backbone'] = ('model.backbone',)
+    for part in ('neck', 'rpn_head', 'roi_head', 'bbox_head', 'decode_head', 'auxiliary_head', 'head'):
+        if isinstance(getattr(model, part, None), nn.Module):
+            groups[part] = (f'model.{part}',)
+    rows, skipped = count(TensorForward(model, data['data_samples']), data['inputs'], groups)
+    return rows, skipped, shape
+
+
+def print_rows(title: str, rows, skipped) -> None:
+    print(title)
+    print(f"{'part':<28} {'Params (M)':>11} {'MACs (G)':>10}")
+    for name, (params, macs) in rows.items():
+        print(f'{name:<28} {params / 1e6:>11.2f} {macs / 1e9:>10.3f}')
+    if skipped:
+        listed = ', '.join(f'{op} ({n}x)' for op, n in sorted(skipped.items()))
+        print(f'not counted (no MAC counter, element-wise or data movement): {listed}')
+    print('MACs: one multiply-add counts once (MMEngine/fvcore "flops", the paper\'s MACs)')
+
+
+def print_table() -> None:
+    print('PoolFormer with the ImageNet classifier, 224x224 (the paper\'s Table 2)\n')
+    print('| arch | Params (M) | MACs (G) | paper Params (M) | paper MACs (G) |')
+    print('| --- | --- | --- | --- | --- |')
+    for arch, (paper_params, paper_macs) in PAPER.items():
+        rows, _ = arch_report(arch, (224, 224), cls_head=True)
+        params, macs = rows['total']
+        print(f'| {arch} | {params / 1e6:.1f} | {macs / 1e9:.1f} | {paper_params} | {paper_macs} |')
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('target', nargs='?', help=f'a config file or an arch ({", ".join(ARCH_SETTINGS)})')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input height and width')
+    parser.add_argument('--cls-head', action='store_true', help='arch: add the ImageNet classifier (GAP + linear)')
+    parser.add_argument('--table', action='store_true', help='the paper\'s Params/MACs table for all five archs')
+    args = parser.parse_args(argv)
+    if args.table:
+        print_table()
+        return
+    if not args.target:
+        raise ConfigError('give a config file or an arch (s12, s24, s36, m36, m48), or --table')
+    if args.target.lower() in ARCH_SETTINGS:
+        shape = tuple(args.shape or (224, 224))
+        rows, skipped = arch_report(args.target.lower(), shape, args.cls_head)
+        what = 'with the ImageNet classifier' if args.cls_head else 'backbone'
+        print_rows(f'PoolFormer-{args.target.upper()} {what}, input 1x3x{shape[0]}x{shape[1]}', rows, skipped)
+        return
+    if not osp.isfile(args.target):
+        raise ConfigError(f"'{args.target}' is neither a config file nor an arch; pass a file from configs/ or one "
+                          f"of {', '.join(ARCH_SETTINGS)}")
+    if args.cls_head:
+        raise ConfigError('--cls-head goes with an arch; a config counts the heads it has')
+    rows, skipped, shape = config_report(args.target, args.shape)
+    print_rows(f'{osp.basename(args.target)}, input 1x3x{shape[0]}x{shape[1]}', rows, skipped)
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,135 @@
+"""Class activation maps over an image, with the ``grad-cam`` package (pytorch-grad-cam, as the official release).
+
+    python tools/visualization/vis_cam.py IMAGE CONFIG [CHECKPOINT] --out FILE [--method eigencam|gradcam|gradcam++]
+                                          [--target-layers backbone.out_norms.3 ...] [--category NAME_OR_INDEX]
+
+- detector: EigenCAM (the first principal component of the target layers' activations; no class involved) of a
+  backbone stage or neck level, e.g. ``--target-layers neck.fpn_convs.0``;
+- segmentor: EigenCAM, or Grad-CAM / Grad-CAM++ of one class (``--category``, a name or an index; default: the
+  predicted class covering most pixels, background excluded where the classes have one): the gradient of that
+  class's logits summed over the pixels predicted as it.
+
+The default target layer is the last backbone stage's output norm (``backbone.out_norms.<last>``); any name of
+``model.named_modules()`` works, several are averaged. The image goes through the config's test pipeline and data
+preprocessor; the map is cropped to the image (no padding) and drawn over it, upscaled to 256 px where the image is
+smaller. Without a checkpoint the model keeps its own initialisation.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.engine.config import ConfigError  # noqa: E402
+
+MIN_SIDE = 256  # px: the long side of the drawing at least
+
+
+class TensorModel(nn.Module):
+    """The model's raw outputs (``mode='tensor'``) for one image, as a one-argument module for grad-cam."""
+
+    def __init__(self, model: nn.Module, data_sample):
+        super().__init__()
+        self.model = model
+        self.data_sample = data_sample
+
+    def forward(self, inputs: torch.Tensor):
+        return self.model(inputs, [self.data_sample], mode='tensor')
+
+
+class ClassPixelsTarget:
+    """Grad-CAM target of a segmentor: one class's logits summed over the pixels predicted as that class."""
+
+    def __init__(self, category: int, mask: torch.Tensor):
+        self.category, self.mask = category, mask
+
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:  # logits: (num_classes, h, w) of one image
+        return (logits[self.category] * self.mask).sum()
+
+
+def default_layer(model) -> str:
+    norms = getattr(model.backbone, 'out_norms', None)
+    if not norms:
+        raise ConfigError(f'the backbone ({type(model.backbone).__name__}) has no out_norms; name a layer with '
+                          f'--target-layers')
+    return f'backbone.out_norms.{max(norms.keys(), key=int)}'
+
+
+def resolve_category(category: str, classes) -> int:
+    if category.isdigit() and int(category) < len(classes):
+        return int(category)
+    if category in classes:
+        return list(classes).index(category)
+    raise ConfigError(f"--category {category} is not a class of this model; use a name or an index of "
+                      f"{list(classes)}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('image')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('--out', required=True, help='output image file (png, jpg)')
+    parser.add_argument('--method', choices=['eigencam', 'gradcam', 'gradcam++'], default='eigencam')
+    parser.add_argument('--target-layers', nargs='+', help='module names (default: the last stage\'s output norm)')
+    parser.add_argument('--category', help='segmentor Grad-CAM: class name or index')
+    parser.add_argument('--trust-checkpoint', action='store_true')
+    args = parser.parse_args(argv)
+    from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
+    from pytorch_grad_cam.utils.image import show_cam_on_image
+
+    from mmpoolformer.apis import find_layer, init_model, prepare_inputs, read_image, valid_region
+    img = read_image(args.image)
+    if not osp.isfile(args.config):
+        raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
+    model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
+    names = args.target_layers or [default_layer(model)]
+    layers = [find_layer(model, name) for name in names]
+    segmentor = cfg.get('default_scope') == 'mmseg'
+    if args.method != 'eigencam' and not segmentor:
+        raise ConfigError(f'--method {args.method} needs one class score per image; for a detector use '
+                          f'--method eigencam')
+    inputs, sample = prepare_inputs(model, cfg, img)
+    wrapped = TensorModel(model, sample).eval()
+    title = f'{args.method} of {", ".join(names)}'
+    if args.method == 'eigencam':
+        targets = []  # EigenCAM uses the activations only
+        cam_class = EigenCAM
+    else:
+        with torch.no_grad():
+            logits = wrapped(inputs)[0]  # (num_classes, h, w)
+        predicted = logits.argmax(0)
+        classes = model.dataset_meta['classes']
+        if args.category is not None:
+            category = resolve_category(args.category, classes)
+        else:
+            areas = torch.bincount(predicted.flatten(), minlength=logits.shape[0])
+            if classes[0] == 'background' and areas[1:].sum() > 0:
+                areas[0] = 0
+            category = int(areas.argmax())
+        targets = [ClassPixelsTarget(category, (predicted == category).float())]
+        cam_class = GradCAM if args.method == 'gradcam' else GradCAMPlusPlus
+        title += f', class {classes[category]}'
+    with cam_class(model=wrapped, target_layers=layers) as cam:
+        heat = cam(input_tensor=inputs, targets=targets)[0]  # (H, W) in [0, 1], at the padded input size
+    heat = valid_region(torch.from_numpy(heat), sample, inputs).numpy()
+    h, w = sample.metainfo['img_shape'][:2]
+    zoom = max(1., MIN_SIDE / max(h, w))
+    size = (round(w * zoom), round(h * zoom))
+    shown = cv2.cvtColor(cv2.resize(img, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+    heat = cv2.resize(heat.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    drawing = show_cam_on_image(shown.astype(np.float32) / 255, np.clip(heat, 0, 1), use_rgb=True)
+    if not cv2.imwrite(args.out, cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR)):
+        raise ConfigError(f'could not write {args.out}; check the folder exists and the extension (png, jpg)')
+    print(f'wrote {args.out} ({title}; {size[0]}x{size[1]} px)')
+
+
+if __name__ == '__main__':
+    run_cli(main)
