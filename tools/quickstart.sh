@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Quickstart on CPU: make the demo data if missing, train from scratch, evaluate, draw predictions.
 #
-#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn] [--cfg-options KEY=VALUE ...]
+#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn] [--amp] [--cfg-options KEY=VALUE ...]
 #
-# The --cfg-options reach both tools/train.py and tools/test.py, so a changed model setting is also tested.
+# The --cfg-options reach both tools/train.py and tools/test.py, so a changed model setting is also tested;
+# --amp (bf16 mixed-precision training on a CPU with bf16 instructions) reaches tools/train.py only.
 #
 # Results go to work_dirs/quickstart_<model>/ (log, checkpoints, and vis/ with the drawn validation images).
 set -euo pipefail
@@ -19,9 +20,17 @@ case "$MODEL" in
   fpn) CONFIG=configs/quickstart/fpn_poolformer_s12_demo.py ;;
   *) echo "error: unknown quickstart model '$MODEL'; use retinanet, mask_rcnn or fpn" >&2; exit 2 ;;
 esac
+TRAIN_ONLY=()
+BOTH=()
+for arg in "$@"; do
+  case "$arg" in
+    --amp) TRAIN_ONLY+=("$arg") ;;
+    *) BOTH+=("$arg") ;;
+  esac
+done
 WORK_DIR="${QUICKSTART_WORK_DIR:-work_dirs/quickstart_$MODEL}"
 START=$(date +%s)
-"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
+"$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" ${TRAIN_ONLY[@]+"${TRAIN_ONLY[@]}"} ${BOTH[@]+"${BOTH[@]}"}
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/vis" "$@"
+"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/vis" ${BOTH[@]+"${BOTH[@]}"}
 echo "quickstart $MODEL finished in $(( $(date +%s) - START )) s; predictions drawn in $WORK_DIR/vis"

@@ -45,8 +45,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
-max_epochs = 8
-train_cfg = dict(max_epochs=max_epochs, val_interval=2)
+max_epochs = 6
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
 optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=0.05), clip_grad=dict(_delete_=True, max_norm=10.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
