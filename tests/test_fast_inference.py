@@ -414,3 +414,19 @@ def test_mlp_runs_as_matrix_products_under_cpu_autocast_with_channels_last():
     mlp(x_fp32).square().sum().backward()
     assert ((grad_bf16 - mlp.fc1.weight.grad).norm() / mlp.fc1.weight.grad.norm()).item() < 3e-2
     assert ((x_bf16.grad - x_fp32.grad).norm() / x_fp32.grad.norm()).item() < 3e-2
+
+
+@pytest.mark.parametrize('fp32_norms', [True, False])
+def test_autocast_optim_wrapper_normalises_in_fp32_after_a_bf16_convolution(fp32_norms):
+    """CPU autocast would run GroupNorm in bf16 after a bf16 convolution; the wrapper feeds it fp32 (as CUDA autocast
+    does) and removes its hooks when the forward is done."""
+    from mmpoolformer.engine import AutocastOptimWrapper
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(1, 4), torch.nn.Conv2d(4, 2, 1))
+    seen = []
+    model[1].register_forward_hook(lambda module, args, out: seen.append((args[0].dtype, out.dtype)))
+    wrapper = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), fp32_norms=fp32_norms)
+    with wrapper.optim_context(model):
+        out = model(torch.randn(2, 3, 8, 8))
+    expected = torch.float32 if fp32_norms else torch.bfloat16
+    assert seen == [(expected, expected)] and out.dtype == torch.bfloat16
+    assert not model[1]._forward_pre_hooks
