@@ -63,6 +63,11 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     if scope == 'mmseg':
         cfg.model.pretrained = None
         from mmseg.apis import init_model as init_fn
+    elif scope == 'mmpretrain':
+        from mmpretrain.apis import get_model
+
+        def init_fn(cfg, checkpoint, device):
+            return get_model(cfg, pretrained=False, device=device).eval()
     else:
         from mmdet.apis import init_detector as init_fn
     with DefaultScope.overwrite_default_scope(scope):
@@ -107,6 +112,9 @@ def make_test_batch(model, batch: int, shape: Tuple[int, int]) -> dict:
     if model.cfg.get('default_scope') == 'mmseg':
         from mmseg.structures import SegDataSample
         samples = [SegDataSample(metainfo=meta) for _ in range(batch)]
+    elif model.cfg.get('default_scope') == 'mmpretrain':
+        from mmpretrain.structures import DataSample
+        samples = [DataSample(metainfo=meta) for _ in range(batch)]
     else:
         from mmdet.structures import DetDataSample
         samples = [DetDataSample(metainfo=dict(meta, img_id=i)) for i in range(batch)]
@@ -125,19 +133,23 @@ def predict(model, cfg, img: np.ndarray):
 
 
 def prepare_inputs(model, cfg, img: np.ndarray):
-    """One BGR image as the model sees it at test time: the config's test pipeline (without annotation loading)
-    and the model's data preprocessor. Returns ``(inputs, data_sample)``: a (1, 3, H, W) float tensor, padded as
-    the preprocessor pads, and the sample whose ``img_shape`` is the resized image's (h, w) before padding."""
+    """One BGR image as the model sees it at test time: the config's test pipeline (its image loading and
+    annotation loading left out) and the model's data preprocessor (detection, segmentation or classification).
+
+    Returns ``(inputs, data_sample, shown)``: a (1, 3, H, W) float tensor, padded as the preprocessor pads; the
+    sample, whose ``img_shape`` is the resized (or cropped) image's (h, w) before padding; and that image itself,
+    (h, w, 3) uint8 BGR, to draw on."""
     import copy
     from mmengine.dataset import Compose
     scope = cfg.get('default_scope', 'mmdet')
     steps = [step for step in copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
-             if 'LoadAnnotations' not in step['type']]
-    steps[0] = dict(type='LoadImageFromNDArray')
+             if not any(word in step['type'] for word in ('LoadImage', 'LoadAnnotations'))]
+    loaded = dict(img=img, img_id=0, img_path=None, img_shape=img.shape[:2], ori_shape=img.shape[:2])
     with DefaultScope.overwrite_default_scope(scope):
-        data = Compose(steps)(dict(img=img, img_id=0))
+        data = Compose(steps)(loaded)
         batch = model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
-    return batch['inputs'], batch['data_samples'][0]
+    shown = data['inputs'].permute(1, 2, 0).numpy().astype(np.uint8)
+    return batch['inputs'], batch['data_samples'][0], np.ascontiguousarray(shown)
 
 
 def find_layer(model, name: str) -> torch.nn.Module:

@@ -10,6 +10,21 @@ from tests.helpers import ROOT, run_tool
 
 RETINANET = 'configs/quickstart/retinanet_poolformer_s12_demo.py'
 FPN = 'configs/quickstart/fpn_poolformer_s12_demo.py'
+CLASSIFIER = """default_scope = 'mmpretrain'
+custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
+    backbone=dict(type='mmpoolformer.PoolFormer', arch=dict(depths=[1, 1, 2, 1], embed_dims=[16, 24, 32, 40]),
+                  out_indices=(3,)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=4, in_channels=40))
+test_dataloader = dict(dataset=dict(
+    type='CustomDataset', metainfo=dict(classes=('circle', 'square', 'triangle', 'cross')),
+    pipeline=[dict(type='LoadImageFromFile'), dict(type='ResizeEdge', scale=80, edge='short'),
+              dict(type='CenterCrop', crop_size=64), dict(type='PackInputs')]))
+"""
 NO_BACKBONE = """default_scope = 'mmdet'
 custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 model = dict(type='mmpoolformer.PoolFormer', arch=dict(depths=[1, 1, 1, 1], embed_dims=[8, 8, 8, 8]))
@@ -180,3 +195,22 @@ def test_erf_of_a_config_backbone_and_bad_inputs(tmp_path):
     proc = run_tool('tools/analysis/erf.py', RETINANET, '--images', folder, '--shape', '64', '64', '--out', out)
     assert 'retinanet_poolformer_s12_demo: ERF over 1 images at 64x64' in proc.stdout
     assert drawn(out).shape[:2] == (360, 320)
+
+
+def test_tools_take_a_classification_config(image, tmp_path):
+    """An MMPretrain classifier over this backbone: Grad-CAM of a chosen class and the feature map are drawn over
+    the 64x64 centre crop the network sees (upscaled to 256 px); get_flops counts it at 224x224 by default."""
+    config = tmp_path / 'classifier.py'
+    config.write_text(CLASSIFIER)
+    out = tmp_path / 'cam.png'
+    proc = run_tool('tools/visualization/vis_cam.py', image, config, '--out', out, '--method', 'gradcam',
+                    '--category', 'square')
+    assert 'gradcam of backbone.out_norms.3, class square; 256x256 px' in proc.stdout
+    assert drawn(out).shape[:2] == (256, 256)
+    out = tmp_path / 'featmap.png'
+    run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out)
+    assert drawn(out).shape[:2] == (256, 256)
+    from tools.analysis.get_flops import config_report
+    rows, _, shape = config_report(str(config), None)
+    assert shape == (224, 224) and {'stage 4', 'neck', 'head'} <= set(rows)
+    assert rows['head'][0] == 40 * 4 + 4  # the linear classifier's parameters

@@ -89,3 +89,12 @@ def upscale_for_drawing(image: np.ndarray, data_sample, min_size: Optional[int])
                 resized.set_field(_resize_maps(data, (new_h, new_w)), field)
             setattr(data_sample, key, resized)
     return image, data_sample
+
+
+def upscaled_rgb(image_bgr: np.ndarray, min_side: int) -> np.ndarray:
+    """``image_bgr`` (h, w, 3) as RGB, upscaled (bilinear) so that its long side is at least ``min_side`` px."""
+    h, w = image_bgr.shape[:2]
+    zoom = max(1., min_side / max(h, w))
+    if zoom > 1:
+        image_bgr = mmcv.imresize(image_bgr, (round(w * zoom), round(h * zoom)), interpolation='bilinear')
+    return mmcv.bgr2rgb(image_bgr)

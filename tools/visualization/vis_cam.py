@@ -3,6 +3,8 @@
     python tools/visualization/vis_cam.py IMAGE CONFIG [CHECKPOINT] --out FILE [--method eigencam|gradcam|gradcam++]
                                           [--target-layers backbone.out_norms.3 ...] [--category NAME_OR_INDEX]
 
+- classifier (an MMPretrain config): Grad-CAM / Grad-CAM++ of one class (``--category``; default: the predicted
+  class), or EigenCAM;
 - detector: EigenCAM (the first principal component of the target layers' activations; no class involved) of a
   backbone stage or neck level, e.g. ``--target-layers neck.fpn_convs.0``;
 - segmentor: EigenCAM, or Grad-CAM / Grad-CAM++ of one class (``--category``, a name or an index; default: the
@@ -11,8 +13,8 @@
 
 The default target layer is the last backbone stage's output norm (``backbone.out_norms.<last>``); any name of
 ``model.named_modules()`` works, several are averaged. The image goes through the config's test pipeline and data
-preprocessor; the map is cropped to the image (no padding) and drawn over it, upscaled to 256 px where the image is
-smaller. Without a checkpoint the model keeps its own initialisation.
+preprocessor; the map is cropped to the image (no padding) and drawn over the image as the network sees it (resized,
+or cropped for a classifier), upscaled to 256 px where it is smaller. Without a checkpoint the model keeps its own initialisation.
 """
 import argparse
 import os.path as osp
@@ -86,17 +88,18 @@ def main(argv=None) -> None:
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
     from mmpoolformer.apis import find_layer, init_model, prepare_inputs, read_image, valid_region
+    from mmpoolformer.visualization import upscaled_rgb
     img = read_image(args.image)
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
     names = args.target_layers or [default_layer(model)]
     layers = [find_layer(model, name) for name in names]
-    segmentor = cfg.get('default_scope') == 'mmseg'
-    if args.method != 'eigencam' and not segmentor:
+    scope = cfg.get('default_scope', 'mmdet')
+    if args.method != 'eigencam' and scope not in ('mmseg', 'mmpretrain'):
         raise ConfigError(f'--method {args.method} needs one class score per image; for a detector use '
                           f'--method eigencam')
-    inputs, sample = prepare_inputs(model, cfg, img)
+    inputs, sample, network_view = prepare_inputs(model, cfg, img)
     wrapped = TensorModel(model, sample).eval()
     title = f'{args.method} of {", ".join(names)}'
     if args.method == 'eigencam':
@@ -104,26 +107,30 @@ def main(argv=None) -> None:
         cam_class = EigenCAM
     else:
         with torch.no_grad():
-            logits = wrapped(inputs)[0]  # (num_classes, h, w)
-        predicted = logits.argmax(0)
-        classes = model.dataset_meta['classes']
-        if args.category is not None:
-            category = resolve_category(args.category, classes)
+            logits = wrapped(inputs)[0]  # classifier: (num_classes,); segmentor: (num_classes, h, w)
+        meta = getattr(model, 'dataset_meta', None) or {}
+        classes = list(meta.get('classes') or [str(i) for i in range(logits.shape[0])])
+        if scope == 'mmpretrain':
+            from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+            category = resolve_category(args.category, classes) if args.category else int(logits.argmax())
+            targets = [ClassifierOutputTarget(category)]
         else:
-            areas = torch.bincount(predicted.flatten(), minlength=logits.shape[0])
-            if classes[0] == 'background' and areas[1:].sum() > 0:
-                areas[0] = 0
-            category = int(areas.argmax())
-        targets = [ClassPixelsTarget(category, (predicted == category).float())]
+            predicted = logits.argmax(0)
+            if args.category is not None:
+                category = resolve_category(args.category, classes)
+            else:
+                areas = torch.bincount(predicted.flatten(), minlength=logits.shape[0])
+                if classes[0] == 'background' and areas[1:].sum() > 0:
+                    areas[0] = 0
+                category = int(areas.argmax())
+            targets = [ClassPixelsTarget(category, (predicted == category).float())]
         cam_class = GradCAM if args.method == 'gradcam' else GradCAMPlusPlus
         title += f', class {classes[category]}'
     with cam_class(model=wrapped, target_layers=layers) as cam:
         heat = cam(input_tensor=inputs, targets=targets)[0]  # (H, W) in [0, 1], at the padded input size
     heat = valid_region(torch.from_numpy(heat), sample, inputs).numpy()
-    h, w = sample.metainfo['img_shape'][:2]
-    zoom = max(1., MIN_SIDE / max(h, w))
-    size = (round(w * zoom), round(h * zoom))
-    shown = cv2.cvtColor(cv2.resize(img, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB)
+    shown = upscaled_rgb(network_view, MIN_SIDE)
+    size = (shown.shape[1], shown.shape[0])
     heat = cv2.resize(heat.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     drawing = show_cam_on_image(shown.astype(np.float32) / 255, np.clip(heat, 0, 1), use_rgb=True)
     if not cv2.imwrite(args.out, cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR)):

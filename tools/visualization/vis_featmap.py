@@ -3,9 +3,10 @@
     python tools/visualization/vis_featmap.py IMAGE CONFIG [CHECKPOINT] --out FILE [--stages 0 1 2 3] [--neck]
                                               [--reduction mean|max] [--topk K]
 
-The image goes through the config's test pipeline and data preprocessor, as in testing. Each requested backbone
+The image goes through the config's test pipeline and data preprocessor, as in testing, and the maps are drawn over
+the image as the network sees it (resized, or cropped for a classifier). Each requested backbone
 stage (``--stages``, indices into the backbone's outputs; default all) or neck level (``--neck``) is drawn over the
-resized image with MMEngine's ``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE``: one row per output, one panel of the image's size per row
+image with MMEngine's ``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE``: one row per output, one panel of the image's size per row
 (the channel mean or max) or ``--topk K`` panels (the K channels with the largest mean activation). Padding added by
 the preprocessor is cropped away; images smaller than 256 px are drawn upscaled. Without a checkpoint the model keeps its own initialisation.
 """
@@ -63,21 +64,19 @@ def main(argv=None) -> None:
     from mmengine.visualization import Visualizer
 
     from mmpoolformer.apis import init_model, prepare_inputs, read_image, valid_region
+    from mmpoolformer.visualization import upscaled_rgb
     img = read_image(args.image)
     if not osp.isfile(args.config):
         raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
-    inputs, sample = prepare_inputs(model, cfg, img)
+    inputs, sample, network_view = prepare_inputs(model, cfg, img)
     feats = features(model, inputs, args.neck)
     stages = args.stages if args.stages is not None else list(range(len(feats)))
     bad = [s for s in stages if not -len(feats) <= s < len(feats)]
     if bad:
         raise ConfigError(f'--stages {bad}: the {"neck" if args.neck else "backbone"} returns {len(feats)} '
                           f'outputs (indices 0-{len(feats) - 1})')
-    h, w = sample.metainfo['img_shape'][:2]
-    zoom = max(1., MIN_SIDE / max(h, w))  # small test images are drawn larger, so the labels stay readable
-    shown = cv2.resize(img, (round(w * zoom), round(h * zoom)), interpolation=cv2.INTER_LINEAR)
-    shown = cv2.cvtColor(shown, cv2.COLOR_BGR2RGB)
+    shown = upscaled_rgb(network_view, MIN_SIDE)  # small test images are drawn larger: readable labels
     rows = []
     for index in stages:
         fmap = valid_region(feats[index][0], sample, inputs)  # (C, h', w')
