@@ -610,7 +610,7 @@ def loop_mode(args, device) -> dict:
         schedule = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2',
                     f'train_dataloader.dataset.indices={args.iters * batch}']
     options = schedule + ['log_processor.window_size=1', 'default_hooks.logger.interval=1',
-                          f'randomness.seed={args.seed}']
+                          f'randomness.seed={args.seed}', *args.cfg_options]
     tool = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'train.py')
     names = ['fp32'] + [name for name in args.runs if name != 'fp32']
     logs = {}
@@ -661,6 +661,8 @@ def parse_args(argv=None):
     parser.add_argument('config', nargs='?', help='model/loop modes: the config of a detector or segmentor')
     parser.add_argument('--iters', type=int, default=20, help='loop mode: training iterations of each run')
     parser.add_argument('--seed', type=int, default=0, help='loop mode: the training seed of every run')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='loop mode: passed to every tools/train.py run')
     parser.add_argument('--runs', nargs='+', choices=list(LOOP_RUNS), default=['fp32', 'amp'],
                         help='loop mode: tools/train.py runs to compare (fp32 always runs, as the reference)')
     parser.add_argument('--checkpoint', help='model mode: weights to load (default: the model\'s own initialisation)')
