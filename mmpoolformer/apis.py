@@ -51,10 +51,12 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     config's ``fast_inference`` dict when ``fast`` is None. Returns ``(model, cfg)``; ``model.dataset_meta`` holds
     the class names.
     """
+    from .engine.config import ConfigError
+    if not osp.isfile(config):
+        raise ConfigError(f'config {config} does not exist; pass a file from configs/')
     cfg = Config.fromfile(config)
     scope = cfg.get('default_scope', 'mmdet')
     if 'backbone' not in cfg.model:
-        from .engine.config import ConfigError
         raise ConfigError(f"{config}: its model (type {cfg.model.get('type')}) has no backbone; pass a detector or "
                           f"segmentor config")
     cfg.model.backbone.init_cfg = None
@@ -150,6 +152,19 @@ def prepare_inputs(model, cfg, img: np.ndarray):
         batch = model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
     shown = data['inputs'].permute(1, 2, 0).numpy().astype(np.uint8)
     return batch['inputs'], batch['data_samples'][0], np.ascontiguousarray(shown)
+
+
+class TensorForward(torch.nn.Module):
+    """``model(inputs, data_samples, mode='tensor')`` (the network's raw outputs, no post-processing) as a module
+    of one argument, for tracers and CAM tools that call ``module(inputs)``."""
+
+    def __init__(self, model: torch.nn.Module, data_samples=None):
+        super().__init__()
+        self.model = model
+        self.data_samples = data_samples
+
+    def forward(self, inputs: torch.Tensor):
+        return self.model(inputs, self.data_samples, mode='tensor')
 
 
 def find_layer(model, name: str) -> torch.nn.Module:

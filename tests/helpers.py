@@ -1,12 +1,13 @@
 """Shared test helpers: running the command-line tools, parsing their printed metrics, one-step model checks."""
 import os
-import re
 import subprocess
 import sys
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from tools.test import printed_metrics  # noqa: F401  (the tests read the tool's printed metrics with its parser)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,16 +21,6 @@ def run_tool(*args, timeout=900, env=None, check=True):
         raise AssertionError(f'{args} exited {proc.returncode}\nSTDOUT tail:\n{proc.stdout[-3000:]}\n'
                              f'STDERR tail:\n{proc.stderr[-5000:]}')
     return proc
-
-
-def printed_metrics(stdout: str) -> dict:
-    """The ``name: value`` lines tools/test.py prints at the end, as floats."""
-    metrics = {}
-    for line in stdout.splitlines():
-        match = re.match(r'^([\w/]+): (-?\d+(?:\.\d+)?(?:e-?\d+)?)$', line.strip())
-        if match:
-            metrics[match.group(1)] = float(match.group(2))
-    return metrics
 
 
 def config_in_repo(path: str) -> Config:

@@ -124,3 +124,20 @@ def test_plot_log_draws_loss_and_metric(quickstart_runs, tmp_path):
     assert 0.01 < ink.mean() < 0.5  # axes, ticks and a curve: neither blank nor filled
     proc = run_tool('tools/plot_log.py', work, '--keys', 'no_such_key', '--out', out, check=False)
     assert proc.returncode == 2 and 'no_such_key not logged' in proc.stderr and 'loss' in proc.stderr
+
+
+def test_quickstart_study_judges_each_target_by_the_worst_run():
+    """tools/analysis/quickstart_study.py's table: mean, min and max per metric; a target is met only if the worst
+    run meets it (metric and wall time alike)."""
+    from tools.analysis.quickstart_study import summarise
+    runs = [(0, 1, 10, 60.0), (1, 1, 16, 54.0), (2, 2, 5, 70.0)]
+    results = [dict(model='fpn', seed=seed, threads=threads, amp=False, seconds=60 * minutes, ok=True, iter_s=0.2,
+                    metrics={'mIoU': miou}) for seed, threads, minutes, miou in runs]
+    table = summarise(results).splitlines()
+    assert '| mIoU | 61.333 | 54.000 | 70.000 | >= 55.0 | no |' in table
+    assert '| wall time (min) | 10.3 | 5.0 | 16.0 | <= 15 | no |' in table
+    assert '| 2 | 2 | 5.0 | 0.200 | 70.000 |' in table
+    results[1]['metrics']['mIoU'], results[1]['seconds'] = 56.0, 600
+    table = summarise(results).splitlines()
+    assert '| mIoU | 62.000 | 56.000 | 70.000 | >= 55.0 | yes |' in table
+    assert '| wall time (min) | 8.3 | 5.0 | 10.0 | <= 15 | yes |' in table

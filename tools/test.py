@@ -7,6 +7,7 @@ detection, mIoU/mAcc/aAcc for segmentation) as
 """
 import argparse
 import os.path as osp
+import re
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
@@ -15,6 +16,16 @@ from mmpoolformer.engine.build import add_common_args, build_runner, load_config
 from mmpoolformer.engine.config import check_data_paths  # noqa: E402
 from mmpoolformer.engine.fast_inference import (add_fast_inference_args, fast_inference_hooks,  # noqa: E402
                                                 fast_inference_options)
+
+
+def printed_metrics(stdout: str) -> dict:
+    """The metrics in the ``name: value`` lines this tool prints at the end (parsed back, as floats)."""
+    found = {}
+    for line in stdout.splitlines():
+        match = re.match(r'^([\w/]+): (-?\d+(?:\.\d+)?(?:e-?\d+)?)$', line.strip())
+        if match:
+            found[match.group(1)] = float(match.group(2))
+    return found
 
 
 def parse_args():

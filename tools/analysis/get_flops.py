@@ -37,18 +37,6 @@ PAPER = {'s12': (11.9, 1.8), 's24': (21.4, 3.4), 's36': (30.9, 5.0), 'm36': (56.
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 512), 'mmpretrain': (224, 224)}
 
 
-class TensorForward(nn.Module):
-    """``model(inputs, data_samples, mode='tensor')`` as a one-argument module, for the tracer."""
-
-    def __init__(self, model: nn.Module, data_samples):
-        super().__init__()
-        self.model = model
-        self.data_samples = data_samples
-
-    def forward(self, inputs: torch.Tensor):
-        return self.model(inputs, self.data_samples, mode='tensor')
-
-
 def classifier(arch: str) -> nn.Module:
     """PoolFormer with MMPretrain's ImageNet classifier: GAP of the normed last stage, linear to 1000 classes."""
     import mmpretrain.models  # noqa: F401  (registers ImageClassifier & co.)
@@ -94,6 +82,7 @@ def backbone_groups(prefix: str, backbone: nn.Module) -> Dict[str, Tuple[str, ..
 
 def arch_report(arch: str, shape, cls_head: bool):
     from mmpoolformer import PoolFormer
+    from mmpoolformer.apis import TensorForward
     if cls_head:
         model = classifier(arch)
         wrapped = TensorForward(model, None)
@@ -106,7 +95,7 @@ def arch_report(arch: str, shape, cls_head: bool):
 
 
 def config_report(path: str, shape: Optional[Tuple[int, int]]):
-    from mmpoolformer.apis import build_test_model, make_test_batch
+    from mmpoolformer.apis import TensorForward, build_test_model, make_test_batch
     model = build_test_model(path)
     scope = model.cfg.get('default_scope', 'mmdet')
     shape = tuple(shape or DEFAULT_SHAPES.get(scope, (224, 224)))

@@ -18,7 +18,6 @@ import glob
 import json
 import os
 import os.path as osp
-import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)  # run from a clone
+
+from tools.test import printed_metrics  # noqa: E402
 
 # metric -> the value the worst run must reach (the issue's targets); 'seconds' is the time budget of one run
 TARGETS = {
@@ -34,16 +36,6 @@ TARGETS = {
     'fpn': {'mIoU': 55.0},
 }
 TIME_BUDGET_S = 15 * 60
-
-
-def printed_metrics(stdout: str) -> dict:
-    """The ``name: value`` lines tools/test.py prints at the end."""
-    found = {}
-    for line in stdout.splitlines():
-        match = re.match(r'^([\w/]+): (-?\d+(?:\.\d+)?(?:e-?\d+)?)$', line.strip())
-        if match:
-            found[match.group(1)] = float(match.group(2))
-    return found
 
 
 def iteration_seconds(work_dir: str) -> float:

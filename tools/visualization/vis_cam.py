@@ -25,24 +25,11 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
 
 from mmpoolformer.engine.build import run_cli  # noqa: E402
 from mmpoolformer.engine.config import ConfigError  # noqa: E402
 
 MIN_SIDE = 256  # px: the long side of the drawing at least
-
-
-class TensorModel(nn.Module):
-    """The model's raw outputs (``mode='tensor'``) for one image, as a one-argument module for grad-cam."""
-
-    def __init__(self, model: nn.Module, data_sample):
-        super().__init__()
-        self.model = model
-        self.data_sample = data_sample
-
-    def forward(self, inputs: torch.Tensor):
-        return self.model(inputs, [self.data_sample], mode='tensor')
 
 
 class ClassPixelsTarget:
@@ -87,11 +74,9 @@ def main(argv=None) -> None:
     from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from mmpoolformer.apis import find_layer, init_model, prepare_inputs, read_image, valid_region
+    from mmpoolformer.apis import TensorForward, find_layer, init_model, prepare_inputs, read_image, valid_region
     from mmpoolformer.visualization import upscaled_rgb
     img = read_image(args.image)
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
     names = args.target_layers or [default_layer(model)]
     layers = [find_layer(model, name) for name in names]
@@ -100,7 +85,7 @@ def main(argv=None) -> None:
         raise ConfigError(f'--method {args.method} needs one class score per image; for a detector use '
                           f'--method eigencam')
     inputs, sample, network_view = prepare_inputs(model, cfg, img)
-    wrapped = TensorModel(model, sample).eval()
+    wrapped = TensorForward(model, [sample]).eval()
     title = f'{args.method} of {", ".join(names)}'
     if args.method == 'eigencam':
         targets = []  # EigenCAM uses the activations only

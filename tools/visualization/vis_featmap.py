@@ -66,8 +66,6 @@ def main(argv=None) -> None:
     from mmpoolformer.apis import init_model, prepare_inputs, read_image, valid_region
     from mmpoolformer.visualization import upscaled_rgb
     img = read_image(args.image)
-    if not osp.isfile(args.config):
-        raise ConfigError(f'config {args.config} does not exist; pass a file from configs/')
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
     inputs, sample, network_view = prepare_inputs(model, cfg, img)
     feats = features(model, inputs, args.neck)
