@@ -16,7 +16,6 @@ The default target layer is the last backbone stage's output norm (``backbone.ou
 preprocessor; the map is cropped to the image (no padding) and drawn over the image as the network sees it (resized,
 or cropped for a classifier), upscaled to 256 px where it is smaller. Without a checkpoint the model keeps its own initialisation.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -28,6 +27,7 @@ import torch  # noqa: E402
 
 from mmpoolformer.engine.build import run_cli  # noqa: E402
 from mmpoolformer.engine.config import ConfigError  # noqa: E402
+from tools.visualization import image_model_parser, image_through_model  # noqa: E402
 
 MIN_SIDE = 256  # px: the long side of the drawing at least
 
@@ -60,31 +60,23 @@ def resolve_category(category: str, classes) -> int:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('image')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint', nargs='?')
-    parser.add_argument('--out', required=True, help='output image file (png, jpg)')
+    parser = image_model_parser(__doc__)
     parser.add_argument('--method', choices=['eigencam', 'gradcam', 'gradcam++'], default='eigencam')
     parser.add_argument('--target-layers', nargs='+', help='module names (default: the last stage\'s output norm)')
     parser.add_argument('--category', help='segmentor Grad-CAM: class name or index')
-    parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args(argv)
     from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
     from pytorch_grad_cam.utils.image import show_cam_on_image
 
-    from mmpoolformer.apis import TensorForward, find_layer, init_model, prepare_inputs, read_image, valid_region
+    from mmpoolformer.apis import TensorForward, find_layer, valid_region
     from mmpoolformer.visualization import upscaled_rgb
-    img = read_image(args.image)
-    model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
+    model, cfg, inputs, sample, network_view = image_through_model(args)
     names = args.target_layers or [default_layer(model)]
     layers = [find_layer(model, name) for name in names]
     scope = cfg.get('default_scope', 'mmdet')
     if args.method != 'eigencam' and scope not in ('mmseg', 'mmpretrain'):
         raise ConfigError(f'--method {args.method} needs one class score per image; for a detector use '
                           f'--method eigencam')
-    inputs, sample, network_view = prepare_inputs(model, cfg, img)
     wrapped = TensorForward(model, [sample]).eval()
     title = f'{args.method} of {", ".join(names)}'
     if args.method == 'eigencam':

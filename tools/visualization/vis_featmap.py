@@ -10,7 +10,6 @@ image with MMEngine's ``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE`
 (the channel mean or max) or ``--topk K`` panels (the K channels with the largest mean activation). Padding added by
 the preprocessor is cropped away; images smaller than 256 px are drawn upscaled. Without a checkpoint the model keeps its own initialisation.
 """
-import argparse
 import os.path as osp
 import sys
 
@@ -22,6 +21,7 @@ import torch  # noqa: E402
 
 from mmpoolformer.engine.build import run_cli  # noqa: E402
 from mmpoolformer.engine.config import ConfigError  # noqa: E402
+from tools.visualization import image_model_parser, image_through_model  # noqa: E402
 
 
 MIN_SIDE = 256  # px: the long side of each drawn panel at least
@@ -48,26 +48,18 @@ def features(model, inputs: torch.Tensor, neck: bool):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('image')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint', nargs='?')
-    parser.add_argument('--out', required=True, help='output image file (png, jpg)')
+    parser = image_model_parser(__doc__)
     parser.add_argument('--stages', type=int, nargs='+', help='indices into the backbone (or neck) outputs')
     parser.add_argument('--neck', action='store_true', help='draw the neck\'s levels instead of the backbone\'s')
     parser.add_argument('--reduction', choices=['mean', 'max'], default='mean', help='channels to one map')
     parser.add_argument('--topk', type=int, default=0, help='draw the K most active channels instead')
     parser.add_argument('--alpha', type=float, default=0.5, help='weight of the map over the image')
-    parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args(argv)
     from mmengine.visualization import Visualizer
 
-    from mmpoolformer.apis import init_model, prepare_inputs, read_image, valid_region
+    from mmpoolformer.apis import valid_region
     from mmpoolformer.visualization import upscaled_rgb
-    img = read_image(args.image)
-    model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
-    inputs, sample, network_view = prepare_inputs(model, cfg, img)
+    model, cfg, inputs, sample, network_view = image_through_model(args)
     feats = features(model, inputs, args.neck)
     stages = args.stages if args.stages is not None else list(range(len(feats)))
     bad = [s for s in stages if not -len(feats) <= s < len(feats)]
