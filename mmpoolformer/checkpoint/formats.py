@@ -11,11 +11,20 @@ Layouts understood (detected from the key names, after unwrapping ``state_dict``
   classifier ``head.norm``/``head.fc``).
 - ``mmpoolformer``: this toolbox's own names.
 
-Even ``network`` entries are stages, odd ones the downsampling convolutions between them.
+The official ``network`` list holds, in order, each stage's blocks, preceded (from stage 2 on) by its downsampling
+convolution (``network.N.proj``) and, in the attention hybrids ``metaformer_pppa/ppaa_s12_224``, by a position
+embedding (``network.N.pos_embed``); the entries are told apart by their keys, not by their index. The stage-output
+norms ``normN`` of detection files are named after the ``network`` index of their stage.
+
+The image classifier of an ImageNet file (final norm and linear layer) is kept apart (``classifier``):
+:meth:`ConvertedWeights.model_state_dict` returns the whole classifier under the names MMPretrain's
+``ImageClassifier`` gives it with this backbone (``out_indices=(last stage,)``, ``GlobalAveragePooling``,
+``LinearClsHead``): the final norm becomes the last stage-output norm ``backbone.out_norms.{last}``, the linear layer
+``head.fc``.
 """
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -31,12 +40,16 @@ class ConvertedWeights:
     backbone: tensors under mmpoolformer backbone names (no prefix).
     dropped: source keys of the image classifier (final norm, head; mmpretrain's ``head.fc``), which dense
         prediction does not use.
+    classifier: those tensors under the names ``norm.{weight,bias}`` (official ``norm``, timm ``head.norm``; absent
+        for mmpretrain files, whose final norm is the backbone's last stage-output norm) and ``fc.{weight,bias}``
+        (official ``head``, timm and mmpretrain ``head.fc``); empty for a backbone or detector file.
     outside: tensors outside the backbone (neck, heads of a detector file), under their full original names.
     prefix: the backbone prefix found in the file ('' for a backbone/classifier file, 'backbone.' for a model).
     layout: 'official', 'timm' or 'mmpoolformer'.
     """
     backbone: Dict[str, torch.Tensor]
     dropped: List[str] = field(default_factory=list)
+    classifier: Dict[str, torch.Tensor] = field(default_factory=dict)
     outside: Dict[str, torch.Tensor] = field(default_factory=dict)
     prefix: str = ''
     layout: str = ''
@@ -47,6 +60,22 @@ class ConvertedWeights:
         prefix = self.prefix if self.outside else ''
         state = {prefix + k: v for k, v in self.backbone.items()}
         state.update(self.outside)
+        return state
+
+    def num_stages(self) -> int:
+        return 1 + max(int(m.group(1)) for k in self.backbone for m in [re.match(r'stages\.(\d+)\.', k)] if m)
+
+    def model_state_dict(self) -> Dict[str, torch.Tensor]:
+        """The whole model this file holds: an image classifier under MMPretrain ``ImageClassifier`` names
+        (``backbone.*``, the final norm as ``backbone.out_norms.{last}.*``, ``head.fc.*``) when the file has a
+        classifier, else :meth:`full_state_dict`."""
+        if not self.classifier:
+            return self.full_state_dict()
+        last = self.num_stages() - 1
+        state = {'backbone.' + k: v for k, v in self.backbone.items()}
+        for key, value in self.classifier.items():
+            part, name = key.split('.', 1)
+            state[f'backbone.out_norms.{last}.{name}' if part == 'norm' else f'head.fc.{name}'] = value
         return state
 
 
@@ -91,23 +120,67 @@ def _find_prefix(state: Dict[str, torch.Tensor], prefix: Optional[str], source: 
                           f'{sample}); expected official, timm, mmpretrain or mmpoolformer PoolFormer weights')
 
 
-def _rename_official(key: str) -> Optional[str]:
-    """Official/mmpretrain name -> ours; None for classifier keys."""
-    if key.startswith('patch_embed.proj.'):
-        return 'stem.' + key[len('patch_embed.proj.'):]
-    match = re.match(r'network\.(\d+)\.(.*)$', key)
-    if match:
-        index, rest = int(match.group(1)), match.group(2)
-        if index % 2 == 1:  # downsampling convolution between stages: network.N.proj.*
-            return f'stages.{(index + 1) // 2}.downsample.' + re.sub(r'^proj\.', '', rest)
-        rest = rest.replace('layer_scale_1', 'layer_scale1').replace('layer_scale_2', 'layer_scale2')
-        return f'stages.{index // 2}.blocks.{rest}'
-    match = re.match(r'norm(\d+)\.(.*)$', key)
-    if match:
-        return f'out_norms.{int(match.group(1)) // 2}.{match.group(2)}'
-    if key.startswith(('norm.', 'head.')):
-        return None
-    return key
+def _official_network(keys) -> Dict[int, Tuple[str, int]]:
+    """``network`` index -> (part, stage): part ``'blocks'``, ``'downsample'`` (only ``proj.*`` keys) or
+    ``'pos_embed'`` (only ``pos_embed``); a downsampling convolution or position embedding belongs to the stage
+    whose blocks follow it."""
+    names: Dict[int, set] = {}
+    for key in keys:
+        match = re.match(r'network\.(\d+)\.(.*)$', key)
+        if match:
+            names.setdefault(int(match.group(1)), set()).add(match.group(2))
+    parts, stage = {}, 0
+    for index in sorted(names):
+        if names[index] == {'pos_embed'}:
+            part = 'pos_embed'
+        elif all(name.startswith('proj.') for name in names[index]):
+            part = 'downsample'
+        else:
+            part = 'blocks'
+        parts[index] = (part, stage)
+        stage += part == 'blocks'
+    return parts
+
+
+def _official_renamer(keys) -> Callable[[str], Optional[str]]:
+    """Official/mmpretrain name -> ours (None for classifier keys), for the ``network`` layout of ``keys``."""
+    network = _official_network(keys)
+
+    def rename(key: str) -> Optional[str]:
+        if key.startswith('patch_embed.proj.'):
+            return 'stem.' + key[len('patch_embed.proj.'):]
+        match = re.match(r'network\.(\d+)\.(.*)$', key)
+        if match:
+            part, stage = network[int(match.group(1))]
+            rest = match.group(2)
+            if part == 'downsample':
+                return f'stages.{stage}.downsample.' + rest[len('proj.'):]
+            if part == 'pos_embed':
+                return f'stages.{stage}.pos_embed.weight'
+            rest = rest.replace('layer_scale_1', 'layer_scale1').replace('layer_scale_2', 'layer_scale2')
+            return f'stages.{stage}.blocks.{rest}'
+        match = re.match(r'norm(\d+)\.(.*)$', key)
+        if match:
+            index = int(match.group(1))
+            stage = network[index][1] if network.get(index, ('',))[0] == 'blocks' else index // 2
+            return f'out_norms.{stage}.{match.group(2)}'
+        if key.startswith(('norm.', 'head.')):
+            return None
+        return key
+
+    return rename
+
+
+# where each layout keeps its image classifier: source key prefix -> ConvertedWeights.classifier prefix
+CLASSIFIER_NAMES = {'official': (('norm.', 'norm.'), ('head.', 'fc.')),
+                    'timm': (('head.norm.', 'norm.'), ('head.fc.', 'fc.'))}
+
+
+def _classifier_name(layout: str, key: str) -> Optional[str]:
+    for source, target in CLASSIFIER_NAMES.get(layout, ()):
+        if key.startswith(source):
+            return target + key[len(source):]
+    return None
 
 
 def _rename_timm(key: str) -> Optional[str]:
@@ -127,16 +200,21 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
     layout = detect_layout(inner)
     if layout is None:
         raise CheckpointError(f'checkpoint {source}: the keys under prefix "{prefix}" are not a PoolFormer layout')
-    rename = {'official': _rename_official, 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
+    rename = {'official': _official_renamer(inner), 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
     outside = {k: v for k, v in state.items() if not k.startswith(prefix)}
     result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout, outside=outside)
     if outside and all(k.startswith('head.') for k in outside):  # an image classifier (mmpretrain): drop its head
         result.dropped.extend(sorted(outside))
+        result.classifier = {k.replace('head.fc.', 'fc.', 1): v for k, v in outside.items()
+                             if k.startswith('head.fc.')}
         result.outside = {}
     for key, value in inner.items():
         new_key = rename(key)
         if new_key is None:
             result.dropped.append(prefix + key)
+            classifier_key = _classifier_name(layout, key)
+            if classifier_key is not None:
+                result.classifier[classifier_key] = value
             continue
         if re.search(r'\.layer_scale[12]$', new_key):
             value = value.reshape(-1)  # timm stores (C, 1, 1)

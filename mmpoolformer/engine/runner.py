@@ -19,12 +19,14 @@ from .unreadable_images import UnreadableImageReportHook, error_line
 
 
 def to_model_layout(checkpoint: dict) -> dict:
-    """Rename the backbone of an official (mmdet 2.x / mmseg 0.x) or timm-layout model checkpoint to ours."""
+    """Rename an official-layout (mmdet 2.x / mmseg 0.x, mmpretrain) or timm-layout checkpoint to ours: the backbone
+    of a detector or segmentor; an ImageNet classifier file (official, timm, mmpretrain) as a whole MMPretrain
+    ImageClassifier (see :meth:`ConvertedWeights.model_state_dict`)."""
     state = checkpoint.get('state_dict', checkpoint)
-    backbone_keys = [k[len('backbone.'):] for k in state if k.startswith('backbone.')]
-    if detect_layout(backbone_keys) in ('official', 'timm'):
-        converted = convert_weights(state, prefix='backbone.')
-        checkpoint = dict(checkpoint, state_dict=converted.full_state_dict())
+    for prefix in ('backbone.', ''):
+        if detect_layout(k[len(prefix):] for k in state if k.startswith(prefix)) in ('official', 'timm'):
+            converted = convert_weights(state, prefix=prefix)
+            return dict(checkpoint if 'state_dict' in checkpoint else {}, state_dict=converted.model_state_dict())
     return checkpoint
 
 

@@ -1,11 +1,12 @@
 from .metaformer import ARCH_SETTINGS, MetaFormer, PoolFormer
 from .norms import LayerNorm2d
-from .token_mixers import Attention, DepthwiseConv, IdentityMixer, Pooling
+from .position_embedding import PositionEmbedding
+from .token_mixers import Attention, DepthwiseConv, IdentityMixer, Pooling, RandomMixing, SpatialFC
 
 try:  # only with mmsegmentation installed
     from .seg_preprocessor import MixedSizeSegDataPreProcessor  # noqa: F401
 except ImportError:
     pass
 
-__all__ = ['ARCH_SETTINGS', 'MetaFormer', 'PoolFormer', 'LayerNorm2d', 'Attention', 'DepthwiseConv', 'IdentityMixer',
-           'Pooling']
+__all__ = ['ARCH_SETTINGS', 'MetaFormer', 'PoolFormer', 'LayerNorm2d', 'PositionEmbedding', 'Attention',
+           'DepthwiseConv', 'IdentityMixer', 'Pooling', 'RandomMixing', 'SpatialFC']

@@ -14,6 +14,7 @@ Parameter names (the layout ``tools/convert_checkpoint.py`` writes)::
 
     stem.{weight,bias}                               7x7 stride-4 convolution
     stages.{i}.downsample.{weight,bias}              3x3 stride-2 convolution, i >= 1
+    stages.{i}.pos_embed.weight                      (1, C, H0, W0) position embedding, stages given pos_embed_sizes
     stages.{i}.blocks.{j}.{norm1,norm2}.*            block norms
     stages.{i}.blocks.{j}.token_mixer.*              mixer parameters (none for Pooling)
     stages.{i}.blocks.{j}.mlp.{fc1,fc2}.*            1x1 convolutions
@@ -34,6 +35,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..registry import MODELS
 from .norms import build_channel_norm, join_norm, split_norm
+from .position_embedding import PositionEmbedding
 from .token_mixers import build_token_mixer
 
 # The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
@@ -172,15 +174,18 @@ class MetaFormerBlock(nn.Module):
 
 
 class MetaFormerStage(nn.Module):
-    """A stride-2 downsampling convolution (absent in stage 0, which follows the stem) and a sequence of blocks."""
+    """A stride-2 downsampling convolution (absent in stage 0, which follows the stem), an optional position
+    embedding added to its output, and a sequence of blocks."""
 
-    def __init__(self, downsample: Optional[nn.Module], blocks: List[nn.Module]):
+    def __init__(self, downsample: Optional[nn.Module], blocks: List[nn.Module],
+                 pos_embed: Optional[PositionEmbedding] = None):
         super().__init__()
         self.downsample = downsample if downsample is not None else nn.Identity()
+        self.pos_embed = pos_embed if pos_embed is not None else nn.Identity()
         self.blocks = nn.Sequential(*blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.downsample(x))
+        return self.blocks(self.pos_embed(self.downsample(x)))
 
 
 @MODELS.register_module()
@@ -194,6 +199,10 @@ class MetaFormer(BaseModule):
             ``[dict(type='Pooling'), dict(type='Pooling'), dict(type='Attention'), dict(type='Attention')]``.
         norm_cfg: norm of the blocks and of the stage outputs (default GroupNorm with one group, the paper's
             "modified layer norm"); ``None`` removes normalisation.
+        pos_embed_sizes: ``None``, or one entry per stage: ``None`` or the token grid ``(H0, W0)`` of a learned
+            position embedding added before the stage's first block (the official attention hybrids: ``(7, 7)`` at
+            stage 4 of ``metaformer_pppa_s12_224``, ``(14, 14)`` at stage 3 of ``ppaa``, i.e. the 224 px grid); it
+            is resized bicubically to any other feature size (see :class:`PositionEmbedding`).
         act_cfg: activation inside the channel MLP.
         in_channels: image channels.
         stem_cfg / downsample_cfg: kernel_size, stride, padding of the stem and stage-entry convolutions.
@@ -219,6 +228,7 @@ class MetaFormer(BaseModule):
                  token_mixers: Union[dict, Sequence[dict]] = dict(type='Pooling', pool_size=3),
                  norm_cfg: Optional[dict] = dict(type='GN', num_groups=1),
                  act_cfg: dict = dict(type='GELU'),
+                 pos_embed_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None,
                  in_channels: int = 3,
                  stem_cfg: dict = dict(kernel_size=7, stride=4, padding=2),
                  downsample_cfg: dict = dict(kernel_size=3, stride=2, padding=1),
@@ -246,6 +256,10 @@ class MetaFormer(BaseModule):
             token_mixers = [token_mixers] * num_stages
         if len(token_mixers) != num_stages:
             raise ValueError(f'token_mixers has {len(token_mixers)} entries but the arch has {num_stages} stages')
+        pos_embed_sizes = [None] * num_stages if pos_embed_sizes is None else list(pos_embed_sizes)
+        if len(pos_embed_sizes) != num_stages:
+            raise ValueError(f'pos_embed_sizes={pos_embed_sizes} has {len(pos_embed_sizes)} entries but the arch has '
+                             f'{num_stages} stages; give one per stage (None for no position embedding)')
 
         self.out_indices = self._check_out_indices(out_indices, num_stages)
         if not -1 <= frozen_stages <= num_stages:
@@ -266,7 +280,8 @@ class MetaFormer(BaseModule):
                                               act_cfg, drop=drop_rate, drop_path=rate,
                                               layer_scale_init_value=self.arch['layer_scale_init_value']))
                 block_index += 1
-            stages.append(MetaFormerStage(downsample, blocks))
+            pos_embed = PositionEmbedding(dims[i], pos_embed_sizes[i]) if pos_embed_sizes[i] is not None else None
+            stages.append(MetaFormerStage(downsample, blocks, pos_embed))
         self.stages = nn.ModuleList(stages)
         self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i]) for i in self.out_indices})
         self._freeze_stages()

@@ -158,6 +158,81 @@ class Attention(nn.Module):
         return (None, None), None
 
 
+def _grid(spatial_shape) -> Tuple[int, int]:
+    """``7`` or ``(7, 7)`` -> ``(7, 7)``."""
+    if isinstance(spatial_shape, int):
+        return spatial_shape, spatial_shape
+    if len(spatial_shape) != 2:
+        raise ValueError(f'spatial_shape={spatial_shape} must be an int or (H, W)')
+    return int(spatial_shape[0]), int(spatial_shape[1])
+
+
+class _FixedGridMixer(nn.Module):
+    """Base of the mixers that multiply the H*W tokens of each channel by one (H*W, H*W) matrix: they hold only for
+    the token grid they were built for (``spatial_shape``), i.e. one input size."""
+
+    def __init__(self, spatial_shape):
+        super().__init__()
+        self.spatial_shape = _grid(spatial_shape)
+        self.num_tokens = self.spatial_shape[0] * self.spatial_shape[1]
+
+    def _check(self, x: torch.Tensor) -> None:
+        if tuple(x.shape[-2:]) != self.spatial_shape:
+            h, w = self.spatial_shape
+            raise ValueError(f'{type(self).__name__} was built for a {h}x{w} token grid but got '
+                             f'{x.shape[-2]}x{x.shape[-1]}; feed the input size its spatial_shape was set for '
+                             f'(e.g. 224 px gives 56/28/14/7 at stages 1-4) or change spatial_shape')
+
+    def _mix(self, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """``(N, C, H, W)`` -> ``(N, C, H, W)``: token ``i`` of every channel becomes ``sum_j matrix[i, j] * x_j``."""
+        self._check(x)
+        return F.linear(x.flatten(2), matrix).reshape(x.shape)
+
+
+@MODELS.register_module()
+class SpatialFC(_FixedGridMixer):
+    """The paper's spatial fully-connected mixer (official ``metaformer_pppf/ppff_s12_224``): one learned
+    (H*W, H*W) matrix without bias, shared by all channels, over a fixed token grid.
+
+    Args:
+        dim: channels (unused; the matrix is shared by all channels).
+        spatial_shape: the token grid ``(H, W)`` (or ``H`` for a square one) the stage sees, e.g. 7 at stage 4 or 14
+            at stage 3 for 224 px input. Another feature size is an error: classification only.
+
+    Parameters: ``fc.weight`` of shape (H*W, H*W), the official name.
+    """
+
+    def __init__(self, dim: int = None, spatial_shape=(7, 7)):
+        super().__init__(spatial_shape)
+        self.fc = nn.Linear(self.num_tokens, self.num_tokens, bias=False)
+        trunc_normal_(self.fc.weight, std=.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._mix(x, self.fc.weight)
+
+
+@MODELS.register_module()
+class RandomMixing(_FixedGridMixer):
+    """The paper's frozen random token-mixing matrix ablation: a fixed random (H*W, H*W) matrix, never trained.
+
+    The matrix is a row-wise softmax of standard normal numbers (each output token is a random convex combination
+    of all tokens, which keeps the scale of the input), drawn once at construction from torch's global generator
+    and kept as a buffer (saved in checkpoints, so a trained model is tested with its own matrix). The mixer has no
+    parameters.
+
+    Args:
+        dim: channels (unused; the matrix is shared by all channels).
+        spatial_shape: the token grid ``(H, W)`` the stage sees (see :class:`SpatialFC`).
+    """
+
+    def __init__(self, dim: int = None, spatial_shape=(7, 7)):
+        super().__init__(spatial_shape)
+        self.register_buffer('matrix', torch.randn(self.num_tokens, self.num_tokens).softmax(dim=-1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._mix(x, self.matrix)
+
+
 @torch.no_grad()
 def _fold_input_affine(linear: nn.Linear, gamma: Tensor, beta: Tensor) -> nn.Linear:
     """A linear layer computing ``linear(gamma * t + beta)`` for tokens ``t``."""
