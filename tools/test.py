@@ -2,7 +2,7 @@
 
 ``--compile`` / ``--bf16`` / ``--fp16`` / ``--deploy`` (or the config's ``fast_inference`` dict) run the fast
 inference path of :mod:`mmpoolformer.engine.fast_inference`. Prints the config's metrics (COCO bbox/segm mAP for
-detection, mIoU/mAcc/aAcc for segmentation) as
+detection, mIoU/mAcc/aAcc for segmentation, accuracy/top1 and accuracy/top5 for classification) as
 ``metric_name: value`` lines at the end.
 """
 import argparse
@@ -29,10 +29,13 @@ def printed_metrics(stdout: str) -> dict:
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Test a checkpoint of an mmpoolformer config (mmdet or mmseg)')
+    parser = argparse.ArgumentParser(description='Test a checkpoint of an mmpoolformer config (mmdet, mmseg or '
+                                                 'mmpretrain)')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file (this toolbox, official mmdet 2.x / mmseg 0.x layout)')
-    parser.add_argument('--out', help='detection: pickle of the raw results; segmentation: folder of predicted maps')
+    parser.add_argument('checkpoint', help='checkpoint file (this toolbox, official mmdet 2.x / mmseg 0.x layout; for '
+                                           'classification also official, timm or mmpretrain ImageNet files)')
+    parser.add_argument('--out', help='detection / classification: pickle of the raw results; segmentation: folder of '
+                                      'predicted maps')
     parser.add_argument('--show-dir', help='folder to save images with the predictions drawn')
     add_common_args(parser)
     add_fast_inference_args(parser)
@@ -43,8 +46,11 @@ def enable_visualisation(cfg, show_dir: str) -> None:
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise KeyError(f'{cfg.filename} has no default_hooks.visualization, so --show-dir cannot draw predictions')
-    hook['draw'] = True
     show_dir = osp.abspath(show_dir)
+    if cfg.default_scope == 'mmpretrain':
+        hook.update(enable=True, out_dir=show_dir, interval=1)
+        return
+    hook['draw'] = True
     if cfg.default_scope == 'mmseg':
         hook['interval'] = 1
         cfg.visualizer['save_dir'] = show_dir
@@ -58,7 +64,8 @@ def add_output(cfg, out: str) -> None:
         cfg.test_evaluator['keep_results'] = True
     else:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
-        cfg.test_evaluator = evaluators + [dict(type='DumpDetResults', out_file_path=out)]
+        dump = 'DumpResults' if cfg.default_scope == 'mmpretrain' else 'DumpDetResults'
+        cfg.test_evaluator = evaluators + [dict(type=dump, out_file_path=out)]
 
 
 def main():

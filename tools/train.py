@@ -1,4 +1,5 @@
-"""Train a detector or segmentor from a config: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ..."""
+"""Train a detector, segmentor or image classifier from a config:
+python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ..."""
 import argparse
 import os.path as osp
 import sys
@@ -10,7 +11,7 @@ from mmpoolformer.engine.config import check_data_paths  # noqa: E402
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description='Train a model of an mmpoolformer config (mmdet or mmseg)')
+    parser = argparse.ArgumentParser(description='Train a model of an mmpoolformer config (mmdet, mmseg or mmpretrain)')
     parser.add_argument('config', help='config file, e.g. configs/retinanet_poolformer_s12_fpn_coco.py')
     parser.add_argument('--resume', nargs='?', const='auto', default=None,
                         help='resume from CKPT, or without a value from the latest checkpoint in the work dir')
