@@ -1,0 +1,9 @@
+# RetinaNet (COCO) ablation of PoolFormer-S12, one change over retinanet_poolformer_s12_fpn_coco.py. Token mixer:
+# identity (no token mixing), the official metaformer_id_s12. Paper Table 5: 74.3 top-1 (PoolFormer-S12: 77.2). The
+# backbone starts from the released ImageNet weights of this variant.
+_base_ = ['../retinanet_poolformer_s12_fpn_coco.py']
+
+pretrained = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/metaformer_id_s12.pth.tar'
+model = dict(backbone=dict(
+    type='mmpoolformer.MetaFormer', token_mixers=dict(type='Identity'),
+    init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
