@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 
+from mmpoolformer import PoolFormer
+from mmpoolformer.checkpoint import load_backbone_weights
 from mmpoolformer.engine.runner import to_model_layout
 from tests import reference_weights as rw
 from tests.helpers import ROOT, build_model, config_in_repo, printed_metrics, run_tool
@@ -176,10 +178,18 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
         results = pickle.load(f)
     assert [int(r['pred_label'][0]) for r in results] == predictions
     assert len(os.listdir(show_dir)) == len(names)
+    # the two documented ways to train on fewer GPUs (alternatives; both set here to see that the keys take)
     run_tool('tools/train.py', config, '--data-root', root, '--work-dir', tmp_path / 'train', '--cfg-options',
              'train_cfg.max_epochs=2', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
-             'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2', *loaders)
+             'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2', 'optim_wrapper.accumulative_counts=2',
+             'auto_scale_lr.enable=True', *loaders)
+    log = open(glob.glob(str(tmp_path / 'train' / '*' / '*.log'))[0]).read()
+    assert 'LR is set based on batch size of 1024 and the current batch size is 2' in log
     trained = str(tmp_path / 'train' / 'epoch_2.pth')
+    detection_backbone = PoolFormer(arch='s12', out_indices=(1, 2, 3))  # the documented ablation protocol
+    report = load_backbone_weights(detection_backbone, trained, trusted=True)
+    assert report['layout'] == 'mmpoolformer' and report['fresh'] == ['out_norms.1.bias', 'out_norms.1.weight',
+                                                                      'out_norms.2.bias', 'out_norms.2.weight']
     proc = run_tool('tools/test.py', config, trained, '--data-root', root, '--work-dir', tmp_path / 'test2',
                     '--cfg-options', *loaders)
     assert 0 <= printed_metrics(proc.stdout)['accuracy/top1'] <= 100

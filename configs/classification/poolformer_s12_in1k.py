@@ -24,8 +24,9 @@ model = dict(
 # interpolation per transform), flip, RandAugment rand-m9-mstd0.5-inc1, random erasing 0.25 (per-pixel random);
 # the official command's colour jitter 0.4 is inactive there too: timm applies it only without auto-augment.
 # Test: resize the short side to floor(224 / crop_pct) with crop_pct 0.9 (248), bicubic, centre crop 224.
-# 8 GPUs x 128 images = 1024 per step; on fewer GPUs keep the total with optim_wrapper.accumulative_counts (e.g. 2
-# GPUs: --cfg-options optim_wrapper.accumulative_counts=4), or scale the lr with auto_scale_lr.enable=True.
+# 8 GPUs x 128 images = 1024 per step. On fewer GPUs keep that total with gradient accumulation (e.g. 2 GPUs:
+# --cfg-options optim_wrapper.accumulative_counts=4), or scale the lr to the smaller batch with
+# --cfg-options auto_scale_lr.enable=True (lr = total batch / 1024 * 1e-3, the official rule).
 # ImageNet in MMPretrain's layout: train/ and val/ with one folder per class, or images plus meta/{train,val}.txt.
 data_root = 'data/imagenet'
 train_dataloader = dict(batch_size=128, dataset=dict(data_root=data_root))
@@ -34,10 +35,10 @@ test_dataloader = val_dataloader
 
 # AdamW lr 1e-3 (= total batch / 1024 * 1e-3), weight decay 0.05 (none on norms, biases and layer scales), 300
 # epochs: 5 warm-up epochs linear from 1e-6, then cosine to 1e-5. No gradient clipping.
-optim_wrapper = dict(optimizer=dict(lr=1e-3))
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3), accumulative_counts=1)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, end=5, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=5),
 ]
-auto_scale_lr = dict(base_batch_size=1024)
+auto_scale_lr = dict(enable=False, base_batch_size=1024)
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=3, save_best='auto'))
