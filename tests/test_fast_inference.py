@@ -430,3 +430,28 @@ def test_autocast_optim_wrapper_normalises_in_fp32_after_a_bf16_convolution(fp32
     expected = torch.float32 if fp32_norms else torch.bfloat16
     assert seen == [(expected, expected)] and out.dtype == torch.bfloat16
     assert not model[1]._forward_pre_hooks
+
+
+def test_autocast_optim_wrapper_keeps_named_parts_in_fp32():
+    """``fp32_modules`` runs the named submodules outside autocast (fp32 in, fp32 convolutions), the rest in bf16;
+    an unknown name is one line that lists the model's parts."""
+    from mmpoolformer.engine import AutocastOptimWrapper
+    from mmpoolformer.engine.config import ConfigError
+    model = torch.nn.Module()
+    model.backbone = torch.nn.Conv2d(3, 4, 3)
+    model.head = torch.nn.Sequential(torch.nn.Conv2d(4, 4, 1), torch.nn.Conv2d(4, 2, 1))
+    seen = {}
+    for name in ('backbone', 'head.0', 'head.1'):
+        model.get_submodule(name).register_forward_hook(lambda m, args, out, name=name: seen.update({name: out.dtype}))
+    wrapper = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), fp32_modules=['head'])
+    with wrapper.optim_context(model):
+        out = model.head(model.backbone(torch.randn(2, 3, 8, 8)))
+        after = model.backbone(torch.randn(1, 3, 8, 8))  # autocast is back on after the fp32 part
+    assert seen == {'backbone': torch.bfloat16, 'head.0': torch.float32, 'head.1': torch.float32}
+    assert out.dtype == torch.float32 and after.dtype == torch.bfloat16
+    assert not model.head._forward_pre_hooks and not model.head._forward_hooks
+    wrapper = AutocastOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1), fp32_modules=['neck'])
+    with pytest.raises(ConfigError, match=r"^optim_wrapper.fp32_modules: the model has no submodule 'neck'; use a "
+                                          r"name from model.named_modules\(\) such as \['backbone', 'head'\]$"):
+        with wrapper.optim_context(model):
+            pass
