@@ -63,6 +63,7 @@ class ConvertedWeights:
         return state
 
     def num_stages(self) -> int:
+        """Number of stages of the backbone (from its ``stages.i.`` keys)."""
         return 1 + max(int(m.group(1)) for k in self.backbone for m in [re.match(r'stages\.(\d+)\.', k)] if m)
 
     def model_state_dict(self) -> Dict[str, torch.Tensor]:
@@ -162,7 +163,7 @@ def _official_renamer(keys) -> Callable[[str], Optional[str]]:
         match = re.match(r'norm(\d+)\.(.*)$', key)
         if match:
             index = int(match.group(1))
-            stage = network[index][1] if network.get(index, ('',))[0] == 'blocks' else index // 2
+            stage = network[index][1] if index in network else index // 2
             return f'out_norms.{stage}.{match.group(2)}'
         if key.startswith(('norm.', 'head.')):
             return None
