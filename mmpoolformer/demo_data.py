@@ -17,6 +17,9 @@ Layout under ``root`` (default ``data/demo``)::
 
 Semantic labels follow ADE20K: 0 is "unlabelled" (unused here), 1 background, 2..5 the shapes; configs use
 ``reduce_zero_label=True``.
+
+The classification quickstart's set (:func:`make_demo_shapes`, ``kind='shapes'``) holds single shapes cut from such
+scenes, one folder per class: ``shapes/{train,val}/{circle,cross,square,triangle}/*.png``.
 """
 import json
 import math
@@ -124,12 +127,15 @@ def _write_image(path: str, img: np.ndarray) -> None:
 
 
 def make_demo_data(root: str = 'data/demo', seed: int = DEFAULTS['seed'], num_train: int = DEFAULTS['num_train'],
-                   num_val: int = DEFAULTS['num_val'], size: int = DEFAULTS['size']) -> str:
+                   num_val: int = DEFAULTS['num_val'], size: int = DEFAULTS['size'], kind: str = 'scenes') -> str:
     """Write both demo datasets under ``root`` (deterministic for a given seed and sizes); returns ``root``.
 
     A manifest (``root/manifest.json``) records the generator version and arguments, written last: see
-    :func:`demo_data_complete`.
+    :func:`demo_data_complete`. ``kind='shapes'`` writes the classification set of :func:`make_demo_shapes`
+    instead (the quickstart configs' ``demo_data`` dict is passed here).
     """
+    if _is_shapes(kind):
+        return make_demo_shapes(root, seed, num_train, num_val, size)
     manifest_path = osp.join(root, MANIFEST)
     if osp.exists(manifest_path):
         os.remove(manifest_path)
@@ -174,10 +180,85 @@ def _manifest(seed: int, num_train: int, num_val: int, size: int) -> dict:
 
 def demo_data_complete(root: str = 'data/demo', seed: int = DEFAULTS['seed'],
                        num_train: int = DEFAULTS['num_train'], num_val: int = DEFAULTS['num_val'],
-                       size: int = DEFAULTS['size']) -> bool:
+                       size: int = DEFAULTS['size'], kind: str = 'scenes') -> bool:
     """True if ``root`` holds a finished data set written by this generator version with these arguments."""
+    if _is_shapes(kind):
+        return demo_shapes_complete(root, seed, num_train, num_val, size)
     try:
         with open(osp.join(root, MANIFEST)) as f:
             return json.load(f) == _manifest(seed, num_train, num_val, size)
     except (OSError, ValueError):
         return False
+
+
+# The classification quickstart's set: single shapes cut from demo scenes (see :func:`make_demo_shapes`).
+SHAPES_DEFAULTS = dict(seed=0, num_train=2000, num_val=200, size=48)
+SHAPES_SCENE_SIZE = 128  # the scenes the shapes are cut from
+SHAPES_MARGIN = 1.3  # crop side / the object's longer box side
+
+
+def _crop_around(img: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """A square crop of ``img`` centred on the object ``mask`` (``SHAPES_MARGIN`` times its longer box side, moved
+    inside the image where it would cross the border), resized to ``size`` x ``size``."""
+    ys, xs = np.nonzero(mask)
+    side = min(int(round(max(np.ptp(ys), np.ptp(xs)) * SHAPES_MARGIN)) + 4, img.shape[0])
+    cy, cx = (ys.min() + ys.max()) // 2, (xs.min() + xs.max()) // 2
+    y0 = int(np.clip(cy - side // 2, 0, img.shape[0] - side))
+    x0 = int(np.clip(cx - side // 2, 0, img.shape[1] - side))
+    return cv2.resize(img[y0:y0 + side, x0:x0 + side], (size, size), interpolation=cv2.INTER_AREA)
+
+
+def make_demo_shapes(root: str = 'data/demo/shapes', seed: int = SHAPES_DEFAULTS['seed'],
+                     num_train: int = SHAPES_DEFAULTS['num_train'], num_val: int = SHAPES_DEFAULTS['num_val'],
+                     size: int = SHAPES_DEFAULTS['size']) -> str:
+    """Write a classification set of single shapes (deterministic for a given seed and sizes); returns ``root``.
+
+    Every object of a stream of demo scenes (``SHAPES_SCENE_SIZE`` px, see :func:`make_scene`) is cut out with a
+    margin around it (parts of a neighbouring object may show at the border) and resized to ``size`` px; its class
+    is its shape. Layout (MMPretrain's ``CustomDataset`` folder format, classes in :data:`CLASSES` order)::
+
+        root/{train,val}/{circle,square,triangle,cross}/NNNNN.png
+
+    The manifest (``root/manifest.json``) is written last: see :func:`demo_shapes_complete`.
+    """
+    manifest_path = osp.join(root, MANIFEST)
+    if osp.exists(manifest_path):
+        os.remove(manifest_path)
+    rng = np.random.default_rng(seed)
+    for split, count in (('train', num_train), ('val', num_val)):
+        for name in CLASSES:
+            os.makedirs(osp.join(root, split, name), exist_ok=True)
+        written = 0
+        while written < count:
+            img, objects = make_scene(rng, SHAPES_SCENE_SIZE)
+            for obj in objects[:count - written]:
+                path = osp.join(root, split, CLASSES[obj['category']], f'{written:05d}.png')
+                if not cv2.imwrite(path, _crop_around(img, obj['mask'], size)):
+                    raise OSError(f'could not write {path}')
+                written += 1
+    with open(manifest_path, 'w') as f:
+        json.dump(_shapes_manifest(seed, num_train, num_val, size), f)
+    return root
+
+
+def _shapes_manifest(seed: int, num_train: int, num_val: int, size: int) -> dict:
+    return dict(version=VERSION, kind='shapes', seed=seed, num_train=num_train, num_val=num_val, size=size,
+                scene_size=SHAPES_SCENE_SIZE, margin=SHAPES_MARGIN)
+
+
+def demo_shapes_complete(root: str = 'data/demo/shapes', seed: int = SHAPES_DEFAULTS['seed'],
+                         num_train: int = SHAPES_DEFAULTS['num_train'], num_val: int = SHAPES_DEFAULTS['num_val'],
+                         size: int = SHAPES_DEFAULTS['size']) -> bool:
+    """True if ``root`` holds a finished shapes set written by this generator version with these arguments."""
+    try:
+        with open(osp.join(root, MANIFEST)) as f:
+            return json.load(f) == _shapes_manifest(seed, num_train, num_val, size)
+    except (OSError, ValueError):
+        return False
+
+
+def _is_shapes(kind: str) -> bool:
+    if kind not in ('scenes', 'shapes'):
+        raise ValueError(f"demo_data kind='{kind}' is unknown; use 'scenes' (detection and segmentation) or 'shapes' "
+                         f"(classification)")
+    return kind == 'shapes'

@@ -193,3 +193,42 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
     proc = run_tool('tools/test.py', config, trained, '--data-root', root, '--work-dir', tmp_path / 'test2',
                     '--cfg-options', *loaders)
     assert 0 <= printed_metrics(proc.stdout)['accuracy/top1'] <= 100
+
+
+def test_demo_shapes_set_is_deterministic_and_in_folder_format(tmp_path):
+    from mmpoolformer.demo_data import CLASSES, demo_data_complete, make_demo_data
+    args = dict(kind='shapes', seed=3, num_train=20, num_val=6, size=32)
+    for name in ('a', 'b'):
+        assert not demo_data_complete(str(tmp_path / name), **args)
+        make_demo_data(str(tmp_path / name), **args)
+        assert demo_data_complete(str(tmp_path / name), **args)
+    make_demo_data(str(tmp_path / 'c'), **dict(args, seed=4))
+    assert not demo_data_complete(str(tmp_path / 'a'), **dict(args, size=48))
+    files = {name: sorted(os.path.relpath(p, tmp_path / name) for p in glob.glob(str(tmp_path / name / '*/*/*.png')))
+             for name in 'abc'}
+    assert files['a'] == files['b'] and len(files['a']) == 26
+    assert {p.split('/')[1] for p in files['a']} <= set(CLASSES)
+    assert sum(p.startswith('val/') for p in files['a']) == 6
+    read = [open(tmp_path / 'a' / p, 'rb').read() == open(tmp_path / 'b' / p, 'rb').read() for p in files['a']]
+    assert all(read)
+    import mmcv
+    assert mmcv.imread(str(tmp_path / 'a' / files['a'][0])).shape == (32, 32, 3)
+    with pytest.raises(ValueError, match=r"^demo_data kind='boxes' is unknown; use 'scenes' \(detection and "
+                                         r"segmentation\) or 'shapes' \(classification\)$"):
+        make_demo_data(str(tmp_path / 'd'), kind='boxes')
+
+
+def test_classification_quickstart_shortened(tmp_path):
+    """The quickstart config writes its data on first use, trains, tests, prints accuracy and draws (shortened:
+    a few iterations on a small set; the accuracy is not asserted)."""
+    config = 'configs/quickstart/poolformer_s12_cls_demo.py'
+    root, work = tmp_path / 'shapes', tmp_path / 'work'
+    options = ['--data-root', root, '--work-dir', work, '--cfg-options', 'demo_data.num_train=64',
+               'demo_data.num_val=10']
+    proc = run_tool('tools/train.py', config, *options, 'train_cfg.max_epochs=1')
+    assert 'writing the demo data set' in proc.stdout + proc.stderr
+    assert len(glob.glob(str(root / 'val' / '*' / '*.png'))) == 10
+    proc = run_tool('tools/test.py', config, work / 'epoch_1.pth', *options[:4], '--show-dir', tmp_path / 'vis',
+                    *options[4:])
+    assert 0 <= printed_metrics(proc.stdout)['accuracy/top1'] <= 100
+    assert len(os.listdir(tmp_path / 'vis')) == 10
