@@ -1,5 +1,6 @@
 """Inference on single images for detection and segmentation configs (used by ``tools/demo.py``)."""
 import os.path as osp
+import warnings
 from typing import Optional, Tuple
 
 import mmcv
@@ -9,7 +10,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from .engine.checkpoint_trust import load_checkpoint_file
-from .engine.runner import to_model_layout
+from .checkpoint.io import CheckpointError
+from .engine.runner import check_fit, to_model_layout
 
 
 def read_image(path: str) -> np.ndarray:
@@ -72,14 +74,23 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
             return get_model(cfg, pretrained=False, device=device).eval()
     else:
         from mmdet.apis import init_detector as init_fn
-    with DefaultScope.overwrite_default_scope(scope):
+    with DefaultScope.overwrite_default_scope(scope), warnings.catch_warnings():
+        # mmdet warns that without a checkpoint it uses COCO's classes; the config's and checkpoint's come below
+        warnings.filterwarnings('ignore', message='checkpoint is None')
         model = init_fn(cfg, checkpoint=None, device=device)
     config_meta = ((cfg.get('test_dataloader') or {}).get('dataset') or {}).get('metainfo')
     if config_meta and 'classes' in config_meta:  # the config's classes (a checkpoint's own, below, win)
         model.dataset_meta = dict(config_meta)
     if checkpoint is not None:
         state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
-        model.load_state_dict(state.get('state_dict', state), strict=True)
+        weights = state.get('state_dict', state)
+        check_fit(model, weights, checkpoint, whole_model=True)
+        unexpected = sorted(set(weights) - set(model.state_dict()))
+        if unexpected:
+            raise CheckpointError(f'checkpoint {checkpoint} does not fit {config}: {len(unexpected)} tensors the '
+                                  f'model does not have, e.g. {unexpected[0]}; use a checkpoint trained with this '
+                                  f'config')
+        model.load_state_dict(weights, strict=True)
         meta = (state.get('meta') or {}).get('dataset_meta')
         if meta:
             model.dataset_meta = meta
@@ -134,9 +145,10 @@ def predict(model, cfg, img: np.ndarray):
         return inference_detector(model, img)
 
 
-def prepare_inputs(model, cfg, img: np.ndarray):
+def prepare_inputs(preprocessor, cfg, img: np.ndarray):
     """One BGR image as the model sees it at test time: the config's test pipeline (its image loading and
-    annotation loading left out) and the model's data preprocessor (detection, segmentation or classification).
+    annotation loading left out) and ``preprocessor``, the model's data preprocessor (detection, segmentation or
+    classification; ``model.data_preprocessor``, or :func:`build_data_preprocessor` without a model).
 
     Returns ``(inputs, data_sample, shown)``: a (1, 3, H, W) float tensor, padded as the preprocessor pads; the
     sample, whose ``img_shape`` is the resized (or cropped) image's (h, w) before padding; and that image itself,
@@ -149,9 +161,17 @@ def prepare_inputs(model, cfg, img: np.ndarray):
     loaded = dict(img=img, img_id=0, img_path=None, img_shape=img.shape[:2], ori_shape=img.shape[:2])
     with DefaultScope.overwrite_default_scope(scope):
         data = Compose(steps)(loaded)
-        batch = model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+        batch = preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
     shown = data['inputs'].permute(1, 2, 0).numpy().astype(np.uint8)
     return batch['inputs'], batch['data_samples'][0], np.ascontiguousarray(shown)
+
+
+def build_data_preprocessor(cfg):
+    """The data preprocessor of ``cfg``'s model (normalisation, channel order, padding), built alone."""
+    from mmengine.registry import MODELS
+    scope = cfg.get('default_scope', 'mmdet')
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(cfg.model.data_preprocessor).eval()
 
 
 class TensorForward(torch.nn.Module):
@@ -191,13 +211,14 @@ def valid_region(tensor: torch.Tensor, data_sample, inputs: torch.Tensor) -> tor
     return tensor[..., :h, :w]
 
 
-def draw(model, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
-    """Draw ``result`` over ``img`` and write it to ``out_file``."""
+def draw(dataset_meta: dict, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
+    """Draw ``result`` (a DetDataSample or SegDataSample) over ``img`` with the class names and palette of
+    ``dataset_meta`` (``model.dataset_meta``) and write it to ``out_file``."""
     from mmengine.registry import VISUALIZERS
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
         visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_{id(result)}', vis_backends=None))
-    visualizer.dataset_meta = model.dataset_meta
+    visualizer.dataset_meta = dataset_meta
     kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
     visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,
                               out_file=out_file, **kwargs)

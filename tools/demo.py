@@ -28,7 +28,7 @@ def main():
     model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint,
                             score_thr=args.score_thr,
                             fast=fast_inference_options(args.compile, args.bf16, args.fp16, args.deploy))
-    draw(model, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
+    draw(model.dataset_meta, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
     print(f'wrote {args.out}')
 
 

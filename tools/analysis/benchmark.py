@@ -4,6 +4,7 @@
     python tools/analysis/benchmark.py train --arch s12 --shape 512 512 --batch 2
     python tools/analysis/benchmark.py model CONFIG [--checkpoint CKPT] --shape 800 1216 [--batch 1]
     python tools/analysis/benchmark.py loop CONFIG [--iters 20] [--runs fp32 amp compile]
+    python tools/analysis/benchmark.py onnx CONFIG [--checkpoint CKPT] --shape 800 1216 [--backbone-only]
 
 backbone: inference of the feature pyramid. This project's backbone (eager; deploy = folded + channels_last; fast
 fp32 = folded + channels_last + torch.compile; fast bf16 = the same under bf16 autocast) against mmpretrain 1.2's
@@ -26,9 +27,12 @@ iterations, in fp32 and with each of ``--runs`` (``amp``: ``--amp``, bf16 autoca
 ``--compile``), all from the same seed; prints every run's loss at every iteration, the largest relative difference
 to fp32 and the time per iteration (median over the second half, after start-up and compilation).
 
-The backbone, train and model modes print median/min/max ms, images/s, peak memory (CUDA: allocated; CPU: sampled growth of the process's
-memory torch's profiler sees allocated during one call), compile time and torch threads; ``--out`` writes the same as JSON. The backbone
-mode ends with one line scripts can read::
+onnx: the graph tools/deployment/export_onnx.py writes (backbone, segmentor, or detector up to its candidate boxes),
+exported at ``--shape``, in ONNX Runtime (CPU) against the same graph in PyTorch eager fp32, batch 1.
+
+The backbone, train, model and onnx modes print median/min/max ms, images/s, peak memory (CUDA: allocated; CPU:
+the memory torch's profiler sees allocated during one call; not ONNX Runtime's), compile time and torch threads;
+``--out`` writes the same as JSON. The backbone mode ends with one line scripts can read::
 
     summary: best peer fp32 <ms> ms (<name>); fast fp32 <ms> ms (<x>x); fast bf16 <ms> ms (<x>x)
 
@@ -657,15 +661,17 @@ def loop_mode(args, device) -> dict:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('mode', choices=['backbone', 'train', 'model', 'loop'])
-    parser.add_argument('config', nargs='?', help='model/loop modes: the config of a detector or segmentor')
+    parser.add_argument('mode', choices=['backbone', 'train', 'model', 'loop', 'onnx'])
+    parser.add_argument('config', nargs='?', help='model/loop/onnx modes: the config of a detector or segmentor')
+    parser.add_argument('--backbone-only', action='store_true', help='onnx mode: the backbone alone')
     parser.add_argument('--iters', type=int, default=20, help='loop mode: training iterations of each run')
     parser.add_argument('--seed', type=int, default=0, help='loop mode: the training seed of every run')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='loop mode: passed to every tools/train.py run')
     parser.add_argument('--runs', nargs='+', choices=list(LOOP_RUNS), default=['fp32', 'amp'],
                         help='loop mode: tools/train.py runs to compare (fp32 always runs, as the reference)')
-    parser.add_argument('--checkpoint', help='model mode: weights to load (default: the model\'s own initialisation)')
+    parser.add_argument('--checkpoint', help='model/onnx modes: weights to load (default: the model\'s own '
+                                             'initialisation)')
     parser.add_argument('--arch', default='s12', help='backbone/train modes: s12, s24, s36, m36, m48')
     parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help='input height and width (default 800 1216; train mode 512 512)')
@@ -698,12 +704,48 @@ def parse_args(argv=None):
     return args
 
 
+def onnx_mode(args, device) -> dict:
+    """The exported graph (tools/deployment/export_onnx.py's, static at ``--shape``) in ONNX Runtime against the
+    same graph in PyTorch eager fp32, after the export's own check that both give equal outputs."""
+    import tempfile
+    from mmpoolformer.apis import build_test_model
+    from mmpoolformer.deployment import OnnxModel, export_onnx
+    from mmpoolformer.deployment.onnx_model import build_graph, model_kind
+    if not args.config:
+        raise UserError('onnx mode needs a config: benchmark.py onnx CONFIG [--checkpoint CKPT] [--backbone-only]')
+    if args.batch != 1:
+        raise UserError('onnx mode times batch 1 (the exported detector takes one image); drop --batch')
+    model = build_test_model(args.config, args.checkpoint)
+    with tempfile.TemporaryDirectory() as folder:
+        path = osp.join(folder, 'model.onnx')
+        report = export_onnx(model, model.cfg, path, args.shape, backbone_only=args.backbone_only)
+        print(f"exported {report['kind']} in {report['seconds']:.1f} s; ONNX Runtime against PyTorch: largest "
+              f"relative difference {report['max_difference']:.2g}")
+        graph = build_graph(model, model_kind(model, args.backbone_only)).eval()
+        runtime = OnnxModel(path, threads=torch.get_num_threads())
+        inputs = torch.randn(1, 3, *args.shape, generator=torch.Generator().manual_seed(0))
+        array = inputs.numpy()
+        variants = [Variant('PyTorch eager fp32', _no_grad(graph, inputs), 'eager'),
+                    Variant('ONNX Runtime fp32', lambda: runtime.run(array), 'onnx')]
+        time_interleaved(variants, args.warmup, args.repeats, device)
+        variants[1].peak_mb = float('nan')  # ONNX Runtime's memory is not torch's: not measured
+    rows = [v.stats(1) for v in variants]
+    what = 'backbone' if args.backbone_only else report['kind']
+    print_table(f'{osp.basename(args.config)} {what} graph, input {args.shape[0]}x{args.shape[1]}, CPU, torch '
+                f'threads {torch.get_num_threads()}, ONNX Runtime threads {torch.get_num_threads()}', rows)
+    eager, onnx = rows[0]['median_ms'], rows[1]['median_ms']
+    print(f'summary: PyTorch eager fp32 {eager:.1f} ms; ONNX Runtime {onnx:.1f} ms ({eager / onnx:.2f}x)')
+    return dict(mode='onnx', config=args.config, shape=list(args.shape), rows=rows,
+                max_relative_difference=report['max_difference'])
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    result = dict(backbone=backbone_mode, train=train_mode, model=model_mode, loop=loop_mode)[args.mode](args, device)
+    modes = dict(backbone=backbone_mode, train=train_mode, model=model_mode, loop=loop_mode, onnx=onnx_mode)
+    result = modes[args.mode](args, device)
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=1)

@@ -20,5 +20,5 @@ def image_through_model(args: argparse.Namespace):
     from mmpoolformer.apis import init_model, prepare_inputs, read_image
     img = read_image(args.image)
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
-    inputs, sample, network_view = prepare_inputs(model, cfg, img)
+    inputs, sample, network_view = prepare_inputs(model.data_preprocessor, cfg, img)
     return model, cfg, inputs, sample, network_view
