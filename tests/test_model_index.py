@@ -1,0 +1,67 @@
+"""model-index.yml and the metafiles: every config indexed once, every indexed path real, weights URLs consistent."""
+import glob
+import os
+import re
+
+import yaml
+
+from tests.helpers import ROOT
+
+RELEASE = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/'
+
+
+def indexed_models():
+    with open(os.path.join(ROOT, 'model-index.yml')) as f:
+        imports = yaml.safe_load(f)['Import']
+    models = []
+    for metafile in imports:
+        assert os.path.isfile(os.path.join(ROOT, metafile)), f'model-index.yml imports {metafile}, which is missing'
+        with open(os.path.join(ROOT, metafile)) as f:
+            doc = yaml.safe_load(f)
+        collections = {c['Name'] for c in doc['Collections']}
+        for model in doc['Models']:
+            assert model['In Collection'] in collections, (metafile, model['Name'])
+            models.append(model)
+    return models
+
+
+def test_every_config_is_indexed_once_and_every_indexed_config_exists():
+    models = indexed_models()
+    paths = [m['Config'] for m in models]
+    configs = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
+                                                                  recursive=True))
+    assert sorted(paths) == configs  # each config once, nothing that does not exist
+    for model in models:
+        assert model['Name'] == os.path.splitext(os.path.basename(model['Config']))[0]
+    assert len({m['Name'] for m in models}) == len(models)
+
+
+def test_weights_urls_match_the_configs_and_the_release():
+    for model in indexed_models():
+        with open(os.path.join(ROOT, model['Config'])) as f:
+            text = f.read()
+        urls = set(re.findall(r"https://[^'\"]+\.pth(?:\.tar)?", text))
+        backbone = model['Metadata'].get('Backbone Weights')
+        if urls:  # the config names its ImageNet initialisation itself: the index says the same
+            assert urls == {backbone}, (model['Name'], urls, backbone)
+        if backbone:
+            assert backbone.startswith(RELEASE) and backbone.endswith('.pth.tar')
+        weights = model['Weights']
+        if model['Config'].startswith('configs/classification/'):  # the official ImageNet files are the classifiers
+            assert re.fullmatch(re.escape(RELEASE) + r'(poolformer_[sm]\d\d|metaformer_\w+_s12(_224)?)\.pth\.tar',
+                                weights), weights
+        else:
+            assert weights is None  # no trained detector/segmentor file is released by this project
+
+
+def test_the_paper_results_are_indexed():
+    results = {m['Name']: {k: v for r in m.get('Results', []) for k, v in r['Metrics'].items()}
+               for m in indexed_models()}
+    assert results['retinanet_poolformer_s12_fpn_coco'] == {'box AP': 36.2}
+    assert results['mask_rcnn_poolformer_s36_fpn_coco'] == {'box AP': 41.0, 'mask AP': 37.7}
+    assert results['fpn_poolformer_m48_ade20k_40k'] == {'mIoU': 42.7}
+    assert [results[f'poolformer_{a}_in1k']['Top 1 Accuracy'] for a in ('s12', 's24', 's36', 'm36', 'm48')] == \
+        [77.2, 80.3, 81.4, 82.1, 82.5]
+    for family in ('retinanet', 'mask_rcnn', 'fpn'):
+        main = [n for n in results if n.startswith(family + '_poolformer') and not n.endswith('_demo')]
+        assert main and all(results[n] for n in main), family
