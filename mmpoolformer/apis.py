@@ -9,8 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from .engine.checkpoint_trust import load_checkpoint_file
 from .checkpoint.io import CheckpointError
+from .engine.checkpoint_trust import load_checkpoint_file
 from .engine.runner import check_fit, to_model_layout
 
 
@@ -154,6 +154,7 @@ def prepare_inputs(preprocessor, cfg, img: np.ndarray):
     sample, whose ``img_shape`` is the resized (or cropped) image's (h, w) before padding; and that image itself,
     (h, w, 3) uint8 BGR, to draw on."""
     import copy
+
     from mmengine.dataset import Compose
     scope = cfg.get('default_scope', 'mmdet')
     steps = [step for step in copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
@@ -191,6 +192,7 @@ def find_layer(model, name: str) -> torch.nn.Module:
     """The submodule called ``name`` (e.g. ``backbone.out_norms.3``); an unknown name is a one-line error that
     lists the closest names."""
     import difflib
+
     from .engine.config import ConfigError
     try:
         return model.get_submodule(name)

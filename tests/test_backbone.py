@@ -1,8 +1,5 @@
 """PoolFormer / MetaFormer backbone: numbers against mmpretrain's and timm's models, freezing, gradients, registries."""
-import math
 import os
-import pickle
-import sys
 import textwrap
 
 import pytest
@@ -207,6 +204,7 @@ def test_norm_eval_keeps_batchnorm_in_eval():
 @pytest.mark.parametrize('registry_module', ['mmdet.registry', 'mmseg.registry', 'mmpretrain.registry'])
 def test_builds_from_other_toolboxes_after_custom_imports(registry_module, tmp_path):
     import importlib
+
     from mmengine.utils import import_modules_from_strings
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text("custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)\n"
@@ -249,11 +247,12 @@ def test_user_registered_token_mixer_from_own_file(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text("custom_imports = dict(imports=['my_mixers'])\n"
-                        "model = dict(type='mmpoolformer.MetaFormer', arch='s12', token_mixers=dict(type='HalfMixer'))\n")
+                        "model = dict(type='mmpoolformer.MetaFormer', arch='s12', "
+                        "token_mixers=dict(type='HalfMixer'))\n")
     cfg = Config.fromfile(str(cfg_file))
-    from mmengine.utils import import_modules_from_strings
     from mmdet.registry import MODELS
     from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
     import_modules_from_strings(**cfg.custom_imports)
     with DefaultScope.overwrite_default_scope('mmdet'):
         model = MODELS.build(cfg.model)

@@ -138,7 +138,8 @@ def tiny_config(tmp_path, kind, epochs=1, scale=(128, 128)):
     path = tmp_path / f'tiny_{kind}.py'
     path.write_text(text)
     # the pipeline scale goes through --cfg-options, as a user would shrink it
-    pipeline_scale = [f'train_dataloader.dataset.pipeline.2.scale={scale}', f'val_dataloader.dataset.pipeline.1.scale={scale}',
+    pipeline_scale = [f'train_dataloader.dataset.pipeline.2.scale={scale}',
+                      f'val_dataloader.dataset.pipeline.1.scale={scale}',
                       f'test_dataloader.dataset.pipeline.1.scale={scale}']
     return str(path), pipeline_scale
 

@@ -96,6 +96,7 @@ def test_deploy_folding_removes_tensors_and_passes():
 def test_folded_checkpoint_through_reparameterize_tool(tmp_path):
     """tools/reparameterize_model.py writes a file that tools can load into the deploy form of the config."""
     from mmengine.config import Config
+
     from mmpoolformer.apis import init_model
     config = tmp_path / 'fpn_tiny.py'
     config.write_text(TINY_FPN.format(root=ROOT))
@@ -254,7 +255,8 @@ def test_compile_without_a_cpp_compiler_is_one_line(tmp_path, demo_inputs):
 
 # ------------------------------------------------------------------------------------------------ benchmark
 
-OFFICIAL_STAND_IN = '''"""Stand-in for the official models/poolformer.py: its constructor and key names, mmpretrain's computation."""
+OFFICIAL_STAND_IN = '''"""Stand-in for the official models/poolformer.py: its constructor and key names, mmpretrain's
+computation."""
 import torch
 from mmpretrain.models.backbones import PoolFormer as _MMPretrainPoolFormer
 
@@ -372,6 +374,7 @@ def test_autocast_optim_wrapper_runs_the_forward_in_bf16_and_keeps_fp32_weights(
 def test_train_amp_on_cpu(monkeypatch, capsys):
     """--amp on CPU: mmpoolformer's bf16 AutocastOptimWrapper where the CPU has bf16, one line where it has not."""
     from mmengine.config import Config
+
     from tools import train
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
     monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: True)

@@ -252,6 +252,7 @@ def test_upscaled_drawing_keeps_boxes_on_the_objects(tmp_path):
     import numpy as np
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
+
     from mmpoolformer.visualization.det import ReadableDetVisualizer
     sample = DetDataSample()
     sample.gt_instances = InstanceData(bboxes=torch.tensor([[12., 24., 60., 72.]]), labels=torch.tensor([0]))
@@ -415,7 +416,6 @@ def test_detector_predicts_a_batch_of_odd_sizes(config):
 
 
 def test_segmentor_predicts_a_batch_of_odd_sizes():
-    from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     model = build_model(config_in_repo('configs/quickstart/fpn_poolformer_s12_demo.py')).eval()
     inputs, samples = [], []

@@ -1,7 +1,6 @@
 """Quickstart path: demo data generator, shortened quickstart runs (accuracy is measured outside CI, see README),
 tools/demo.py and tools/plot_log.py on their outputs."""
 import hashlib
-import json
 import os
 import subprocess
 

@@ -79,9 +79,9 @@ def test_align_resize_follows_the_official_rule(in_hw, out_hw):
 
 def test_config_test_pipeline_applies_align_resize(tmp_path):
     import cv2
+    import mmseg.datasets  # noqa: F401  (registers mmseg transforms)
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
-    import mmseg.datasets  # noqa: F401  (registers mmseg transforms)
     cfg = config_in_repo('configs/fpn_poolformer_s12_ade20k_40k.py')
     image, label = tmp_path / 'a.jpg', tmp_path / 'a.png'
     cv2.imwrite(str(image), np.zeros((517, 333, 3), np.uint8))

@@ -18,7 +18,8 @@ def main():
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--out', required=True, help='output image file')
-    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: lowest score drawn (lowers the model\'s own test threshold too)')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='detection: lowest score drawn (lowers the model\'s own test threshold too)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--trust-checkpoint', action='store_true')
     add_fast_inference_args(parser)

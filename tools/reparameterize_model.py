@@ -26,6 +26,7 @@ def main():
     parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args()
     import torch
+
     from mmpoolformer.apis import init_model
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
     backbone = getattr(model, 'backbone', None)

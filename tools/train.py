@@ -34,6 +34,7 @@ def set_mixed_precision(cfg, dtype=None) -> None:
     """CUDA: MMEngine's AmpOptimWrapper (fp16 with dynamic loss scaling, or bf16). CPU: bf16 autocast through
     mmpoolformer's AutocastOptimWrapper (MMEngine's is CUDA-only; bf16 needs no loss scaling)."""
     import torch
+
     from mmpoolformer.engine.fast_inference import resolve_dtype
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     dtype = dtype or ('fp16' if device == 'cuda' else 'bf16')

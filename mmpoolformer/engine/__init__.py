@@ -3,4 +3,5 @@ from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .runner import SafeRunner
 
-__all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook', 'SafeRunner']
+__all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook',
+           'SafeRunner']

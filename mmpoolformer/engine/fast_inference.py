@@ -18,9 +18,9 @@ What :func:`accelerate` does to each compute part of the model (``backbone``, ``
   sizes, so a test set of many image sizes padded to multiples of 32 (what mmdet's and mmseg's preprocessors do)
   costs two compilations per part, not one per image (``tests/test_fast_inference.py`` runs 20 sizes). Sizes
   that are not multiples of 32, or small enough that a convolution's input has at most 20480 elements (torch
-  then picks another convolution backend), can add a few more. Each compilation is logged with its time. Kernels are cached on
-  disk (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/mmpoolformer/inductor``), so a second run skips most
-  of the compile work.
+  then picks another convolution backend), can add a few more. Each compilation is logged with its time.
+  Kernels are cached on disk (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/mmpoolformer/inductor``), so a
+  second run skips most of the compile work.
 """
 import functools
 import os

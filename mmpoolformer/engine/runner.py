@@ -5,8 +5,8 @@ import os.path as osp
 
 from mmengine.dist import get_rank, is_main_process, master_only
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop, Runner
 from mmengine.registry import DATASETS
+from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model, find_latest_checkpoint
 
 from ..checkpoint.formats import convert_weights, detect_layout

@@ -437,7 +437,8 @@ def train_mode(args, device) -> dict:
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             loss = sum(o.float().square().mean() for o in model(inputs))
         loss.backward()
-        grad = next(p.grad for n, p in model.named_parameters() if n.endswith(('stem.weight', 'patch_embed.proj.weight')))
+        grad = next(p.grad for n, p in model.named_parameters()
+                    if n.endswith(('stem.weight', 'patch_embed.proj.weight')))
         return loss.item(), grad.clone()
 
     ours_ref = build_ours(args.arch, state).to(device)
@@ -603,6 +604,7 @@ def loop_mode(args, device) -> dict:
     per-iteration losses compared with the fp32 run, time per iteration."""
     import subprocess
     import tempfile
+
     from mmengine.config import Config
     if not args.config:
         raise UserError('loop mode needs a config: benchmark.py loop CONFIG --iters 20 --runs fp32 amp')
@@ -708,6 +710,7 @@ def onnx_mode(args, device) -> dict:
     """The exported graph (tools/deployment/export_onnx.py's, static at ``--shape``) in ONNX Runtime against the
     same graph in PyTorch eager fp32, after the export's own check that both give equal outputs."""
     import tempfile
+
     from mmpoolformer.apis import build_test_model
     from mmpoolformer.deployment import OnnxModel, export_onnx
     from mmpoolformer.deployment.onnx_model import build_graph, model_kind

@@ -14,7 +14,8 @@
 The default target layer is the last backbone stage's output norm (``backbone.out_norms.<last>``); any name of
 ``model.named_modules()`` works, several are averaged. The image goes through the config's test pipeline and data
 preprocessor; the map is cropped to the image (no padding) and drawn over the image as the network sees it (resized,
-or cropped for a classifier), upscaled to 256 px where it is smaller. Without a checkpoint the model keeps its own initialisation.
+or cropped for a classifier), upscaled to 256 px where it is smaller. Without a checkpoint the model keeps its own
+initialisation.
 """
 import os.path as osp
 import sys

@@ -4,11 +4,12 @@
                                               [--reduction mean|max] [--topk K]
 
 The image goes through the config's test pipeline and data preprocessor, as in testing, and the maps are drawn over
-the image as the network sees it (resized, or cropped for a classifier). Each requested backbone
-stage (``--stages``, indices into the backbone's outputs; default all) or neck level (``--neck``) is drawn over the
-image with MMEngine's ``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE``: one row per output, one panel of the image's size per row
-(the channel mean or max) or ``--topk K`` panels (the K channels with the largest mean activation). Padding added by
-the preprocessor is cropped away; images smaller than 256 px are drawn upscaled. Without a checkpoint the model keeps its own initialisation.
+the image as the network sees it (resized, or cropped for a classifier). Each requested backbone stage (``--stages``,
+indices into the backbone's outputs; default all) or neck level (``--neck``) is drawn over the image with MMEngine's
+``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE``: one row per output, one panel of the image's size per
+row (the channel mean or max) or ``--topk K`` panels (the K channels with the largest mean activation). Padding added
+by the preprocessor is cropped away; images smaller than 256 px are drawn upscaled. Without a checkpoint the model
+keeps its own initialisation.
 """
 import os.path as osp
 import sys
@@ -22,7 +23,6 @@ import torch  # noqa: E402
 from mmpoolformer.engine.build import run_cli  # noqa: E402
 from mmpoolformer.engine.config import ConfigError  # noqa: E402
 from tools.visualization import image_model_parser, image_through_model  # noqa: E402
-
 
 MIN_SIDE = 256  # px: the long side of each drawn panel at least
 
