@@ -5,6 +5,7 @@ configs and print the accuracy."""
 import glob
 import os
 
+import mmcv
 import numpy as np
 import pytest
 import torch
@@ -128,7 +129,6 @@ def test_timm_poolformer_differs_only_in_its_head_order(reference, image):
 
 def write_imagenet_layout(root: str, labels: dict) -> None:
     """A tiny ImageNet-layout set: val/ images and meta/val.txt (``name label`` lines), same for train/."""
-    import mmcv
     rng = np.random.default_rng(0)
     for split in ('train', 'val'):
         os.makedirs(os.path.join(root, split), exist_ok=True)
@@ -143,8 +143,8 @@ def write_imagenet_layout(root: str, labels: dict) -> None:
 
 def reference_predictions(ref, cfg, root: str, names) -> list:
     """The reference classifier's top-1 on each val image through the config's own test pipeline."""
-    from mmengine.dataset import Compose
     import mmpretrain.datasets  # noqa: F401
+    from mmengine.dataset import Compose
     from mmpretrain.models import ClsDataPreprocessor
     preprocess = ClsDataPreprocessor(**{k: v for k, v in cfg.data_preprocessor.items() if k != 'type'})
     with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -211,7 +211,6 @@ def test_demo_shapes_set_is_deterministic_and_in_folder_format(tmp_path):
     assert sum(p.startswith('val/') for p in files['a']) == 6
     read = [open(tmp_path / 'a' / p, 'rb').read() == open(tmp_path / 'b' / p, 'rb').read() for p in files['a']]
     assert all(read)
-    import mmcv
     assert mmcv.imread(str(tmp_path / 'a' / files['a'][0])).shape == (32, 32, 3)
     with pytest.raises(ValueError, match=r"^demo_data kind='boxes' is unknown; use 'scenes' \(detection and "
                                          r"segmentation\) or 'shapes' \(classification\)$"):
@@ -231,4 +230,6 @@ def test_classification_quickstart_shortened(tmp_path):
     proc = run_tool('tools/test.py', config, work / 'epoch_1.pth', *options[:4], '--show-dir', tmp_path / 'vis',
                     *options[4:])
     assert 0 <= printed_metrics(proc.stdout)['accuracy/top1'] <= 100
-    assert len(os.listdir(tmp_path / 'vis')) == 10
+    drawn = sorted(os.listdir(tmp_path / 'vis'))
+    assert len(drawn) == 10
+    assert min(mmcv.imread(str(tmp_path / 'vis' / drawn[0])).shape[:2]) == 512  # 48 px crops drawn readable

@@ -47,8 +47,9 @@ def enable_visualisation(cfg, show_dir: str) -> None:
     if hook is None:
         raise KeyError(f'{cfg.filename} has no default_hooks.visualization, so --show-dir cannot draw predictions')
     show_dir = osp.abspath(show_dir)
-    if cfg.default_scope == 'mmpretrain':
-        hook.update(enable=True, out_dir=show_dir, interval=1)
+    if cfg.default_scope == 'mmpretrain':  # every image, its short side drawn at 512 px unless the config says
+        hook.update(enable=True, out_dir=show_dir, interval=1)  # otherwise (resize=None: the network input's size)
+        hook.setdefault('resize', 512)
         return
     hook['draw'] = True
     if cfg.default_scope == 'mmseg':
