@@ -92,7 +92,8 @@ def make_scene(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[Di
     """One image (HxWx3 uint8, BGR) and its objects: dicts with ``category`` index and ``mask`` (HxW bool).
 
     Objects are placed one after another; one that would come within ``GAP`` pixels of an earlier one is tried
-    elsewhere (up to 20 times) and otherwise left out, so an image holds 1 to ``MAX_OBJECTS`` separate objects (the first one always fits).
+    elsewhere (up to 20 times) and otherwise left out, so an image holds 1 to ``MAX_OBJECTS`` separate objects (the
+    first one always fits).
     """
     img = _background(rng, size)
     taken = np.zeros((size, size), np.uint8)

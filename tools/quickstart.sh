@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quickstart on CPU: make the demo data if missing, train from scratch, evaluate, draw predictions.
 #
-#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn] [--amp] [--cfg-options KEY=VALUE ...]
+#   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn|cls] [--amp] [--cfg-options KEY=VALUE ...]
 #
 # The --cfg-options reach both tools/train.py and tools/test.py, so a changed model setting is also tested;
 # --amp (bf16 mixed-precision training on a CPU with bf16 instructions) reaches tools/train.py only.
@@ -18,7 +18,8 @@ case "$MODEL" in
   retinanet) CONFIG=configs/quickstart/retinanet_poolformer_s12_demo.py ;;
   mask_rcnn) CONFIG=configs/quickstart/mask_rcnn_poolformer_s12_demo.py ;;
   fpn) CONFIG=configs/quickstart/fpn_poolformer_s12_demo.py ;;
-  *) echo "error: unknown quickstart model '$MODEL'; use retinanet, mask_rcnn or fpn" >&2; exit 2 ;;
+  cls) CONFIG=configs/quickstart/poolformer_s12_cls_demo.py ;;
+  *) echo "error: unknown quickstart model '$MODEL'; use retinanet, mask_rcnn, fpn or cls" >&2; exit 2 ;;
 esac
 TRAIN_ONLY=()
 BOTH=()

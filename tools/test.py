@@ -14,8 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
 from mmpoolformer.engine.config import check_data_paths  # noqa: E402
-from mmpoolformer.engine.fast_inference import (add_fast_inference_args, fast_inference_hooks,  # noqa: E402
-                                                fast_inference_options)
+from mmpoolformer.engine.fast_inference import add_fast_inference_args, fast_inference_hooks, fast_inference_options  # noqa: E402
 
 
 def printed_metrics(stdout: str) -> dict:
