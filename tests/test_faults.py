@@ -482,3 +482,22 @@ def test_fast_inference_flag_through_the_test_tool(trained, data, tmp_path):
     assert eager_metrics and set(eager_metrics) == set(fast_metrics)
     for name, value in eager_metrics.items():
         assert abs(fast_metrics[name] - value) <= 1e-3, name
+
+
+def test_resumed_training_sees_the_same_augmentation_as_an_uninterrupted_run(data, tmp_path):
+    """Two epochs in one go, and one epoch then --resume for the second: the same flips and shuffles (the random
+    generators' states travel in the checkpoint), so the final weights are bit-identical."""
+    config = write_config(tmp_path, epochs=2)
+    whole, split = tmp_path / 'whole', tmp_path / 'split'
+    run_tool('tools/train.py', config, '--work-dir', whole, '--data-root', data)
+    run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data,
+             '--cfg-options', 'train_cfg.max_epochs=1')
+    assert checkpoints(split) == ['epoch_1.pth']
+    assert set(torch.load(split / 'epoch_1.pth', weights_only=False)['random_state']) == {'python', 'numpy', 'torch',
+                                                                                           'cuda'}
+    out = run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data, '--resume')
+    assert 'random generators set back to their state in the resumed checkpoint' in out.stdout + out.stderr
+    expected = torch.load(whole / 'epoch_2.pth', weights_only=False)['state_dict']
+    got = torch.load(split / 'epoch_2.pth', weights_only=False)['state_dict']
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)

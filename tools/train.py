@@ -72,8 +72,10 @@ def main():
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     hooks = cfg.get('custom_hooks') or []
-    if not any('NonFiniteLossHook' in str(h.get('type')) for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='mmpoolformer.NonFiniteLossHook')]
+    for hook in ('NonFiniteLossHook', 'RandomStateHook'):
+        if not any(hook in str(h.get('type')) for h in hooks):
+            hooks = hooks + [dict(type=f'mmpoolformer.{hook}')]
+    cfg.custom_hooks = hooks
     check_data_paths(cfg, 'train')
     if cfg.get('val_cfg'):
         check_data_paths(cfg, 'val')

@@ -1,7 +1,8 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
 from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
+from .random_state import RandomStateHook
 from .runner import SafeRunner
 
 __all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'SafeRunner']
+           'RandomStateHook', 'SafeRunner']
