@@ -99,11 +99,22 @@ def explain(exc: BaseException) -> str:
     return message
 
 
+def close_process_group() -> None:
+    """End a distributed run's process group in order (all ranks meet, then it is destroyed): left to interpreter
+    exit, gloo's threads can be torn down while still running, and a rank aborts ("terminate called without an
+    active exception") after its work is done."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def run_cli(main) -> None:
     """Run a tool's ``main``: a bad input ends in one line on stderr and exit code 2 instead of a traceback
     (``MMPF_DEBUG=1`` shows the traceback)."""
     try:
         main()
+        close_process_group()
     except USER_ERRORS as exc:
         if os.environ.get('MMPF_DEBUG') or (isinstance(exc, AssertionError) and 'failed to load image' not in
                                             str(exc)):
