@@ -9,11 +9,5 @@ model = dict(backbone=dict(
     _delete_=True, type='mmpoolformer.MetaFormer', arch='s12', drop_path_rate=0.1, out_indices=(3,),
     token_mixers=[dict(type='Pooling'), dict(type='Pooling'), dict(type='Pooling'), attention],
     pos_embed_sizes=[None, None, None, (7, 7)], norm_cfg=dict(type='LayerNorm2d')))
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=235, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='PackInputs'),
-]
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline_crop_pct_095}}))
 test_dataloader = val_dataloader

@@ -32,6 +32,13 @@ data_root = 'data/imagenet'
 train_dataloader = dict(batch_size=128, dataset=dict(data_root=data_root))
 val_dataloader = dict(batch_size=128, dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
+# crop_pct 0.95 (M36, M48 and the MetaFormer variants' official default): short side floor(224 / 0.95) = 235
+test_pipeline_crop_pct_095 = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=235, edge='short', backend='pillow', interpolation='bicubic'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='PackInputs'),
+]
 
 # AdamW lr 1e-3 (= total batch / 1024 * 1e-3), weight decay 0.05 (none on norms, biases and layer scales), 300
 # epochs: 5 warm-up epochs linear from 1e-6, then cosine to 1e-5. No gradient clipping.
