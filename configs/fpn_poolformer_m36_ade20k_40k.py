@@ -4,5 +4,5 @@ model = dict(
     backbone=dict(
         arch='m36',
         init_cfg=dict(
-            checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_m36.pth.tar')),
+            checkpoint={{_base_.release_weights.poolformer_m36}})),
     neck=dict(in_channels=[96, 192, 384, 768]))

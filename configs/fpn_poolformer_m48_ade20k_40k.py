@@ -4,5 +4,5 @@ model = dict(
     backbone=dict(
         arch='m48',
         init_cfg=dict(
-            checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_m48.pth.tar')),
+            checkpoint={{_base_.release_weights.poolformer_m48}})),
     neck=dict(in_channels=[96, 192, 384, 768]))

@@ -1,12 +1,12 @@
 # Semantic FPN + PoolFormer-S12, ADE20K, 40k iterations: the official PoolFormer hyper-parameters on MMSegmentation 1.
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py', 'mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py'
+    'mmseg::_base_/schedules/schedule_40k.py', './_base_/release_weights.py'
 ]
 custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 crop_size = (512, 512)
-pretrained = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s12.pth.tar'
+pretrained = {{_base_.release_weights.poolformer_s12}}
 model = dict(
     pretrained=None,  # the base's ResNet weights must not reach the PoolFormer backbone
     # Pads training crops to 512x512 (images with 0, labels with the ignore index 255); also takes test batches of

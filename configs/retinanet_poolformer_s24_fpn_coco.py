@@ -1,5 +1,3 @@
 _base_ = ['./retinanet_poolformer_s12_fpn_coco.py']
 
-model = dict(backbone=dict(
-    arch='s24',
-    init_cfg=dict(checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s24.pth.tar')))
+model = dict(backbone=dict(arch='s24', init_cfg=dict(checkpoint={{_base_.release_weights.poolformer_s24}})))

@@ -2,4 +2,4 @@ _base_ = ['./retinanet_poolformer_s12_fpn_coco.py']
 
 model = dict(backbone=dict(
     arch='s36',
-    init_cfg=dict(checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s36.pth.tar')))
+    init_cfg=dict(checkpoint={{_base_.release_weights.poolformer_s36}})))

@@ -3,7 +3,7 @@
 # poly decay power 1.0), 2 images per GPU x 8 GPUs.
 _base_ = [
     'mmseg::_base_/models/upernet_r50.py', 'mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py'
+    'mmseg::_base_/schedules/schedule_160k.py', './_base_/release_weights.py'
 ]
 custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
@@ -22,7 +22,7 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s12.pth.tar')),
+            checkpoint={{_base_.release_weights.poolformer_s12}})),
     decode_head=dict(in_channels=[64, 128, 320, 512], num_classes=150),
     auxiliary_head=dict(in_channels=320, num_classes=150))
 

@@ -5,7 +5,7 @@
 # (PoolFormer-S12: 77.2, 11.9 M, 1.8 G). The backbone starts from the released ImageNet weights of this variant.
 _base_ = ['../fpn_poolformer_s12_ade20k_40k.py']
 
-pretrained = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/metaformer_ppaa_s12_224.pth.tar'
+pretrained = {{_base_.release_weights.metaformer_ppaa_s12_224}}
 attention = dict(type='Attention', head_dim=32, qkv_bias=False, proj_bias=True)
 model = dict(backbone=dict(
     type='mmpoolformer.MetaFormer', norm_cfg=dict(type='LayerNorm2d'),

@@ -3,7 +3,7 @@
 # backbone starts from the released ImageNet weights of this variant.
 _base_ = ['../retinanet_poolformer_s12_fpn_coco.py']
 
-pretrained = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/metaformer_id_s12.pth.tar'
+pretrained = {{_base_.release_weights.metaformer_id_s12}}
 model = dict(backbone=dict(
     type='mmpoolformer.MetaFormer', token_mixers=dict(type='Identity'),
     init_cfg=dict(type='Pretrained', checkpoint=pretrained)))

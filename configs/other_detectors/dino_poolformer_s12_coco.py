@@ -1,5 +1,5 @@
 # DINO (4 scales) with a PoolFormer-S12 backbone: mmdet's config, only the backbone (and the neck inputs) swapped.
-_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py']
+_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', '../_base_/release_weights.py']
 custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 model = dict(
@@ -8,5 +8,5 @@ model = dict(
         type='mmpoolformer.PoolFormer',
         arch='s12',
         out_indices=(1, 2, 3),
-        init_cfg=dict(type='Pretrained', checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s12.pth.tar')),
+        init_cfg=dict(type='Pretrained', checkpoint={{_base_.release_weights.poolformer_s12}})),
     neck=dict(in_channels=[128, 320, 512]))

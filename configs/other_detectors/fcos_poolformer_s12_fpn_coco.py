@@ -1,5 +1,5 @@
 # FCOS with a PoolFormer-S12 backbone: mmdet's FCOS config, only the backbone (and the FPN inputs) swapped.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py']
+_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', '../_base_/release_weights.py']
 custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 model = dict(
@@ -10,6 +10,6 @@ model = dict(
         type='mmpoolformer.PoolFormer',
         arch='s12',
         out_indices=(1, 2, 3),  # strides 8, 16, 32: what FCOS's FPN reads
-        init_cfg=dict(type='Pretrained', checkpoint='https://github.com/sail-sg/poolformer/releases/download/v1.0/poolformer_s12.pth.tar')),
+        init_cfg=dict(type='Pretrained', checkpoint={{_base_.release_weights.poolformer_s12}})),
     neck=dict(in_channels=[128, 320, 512], start_level=0))
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=1e-4, weight_decay=1e-4))

@@ -1,6 +1,6 @@
 # Quickstart: Semantic FPN + PoolFormer-S12 trained from scratch on the synthetic shapes set (data/demo/ade, ADE20K
 # layout: label 0 unused, 1 background, 2-5 shapes; reduce_zero_label), sized for a 2-core CPU.
-_base_ = ['../fpn_poolformer_s12_ade20k_40k.py']
+_base_ = ['../fpn_poolformer_s12_ade20k_40k.py', './_base_/scratch_s12.py']
 
 demo_data = dict(root='data/demo', seed=0)
 data_root = 'data/demo/ade'
@@ -12,9 +12,7 @@ crop_size = (96, 96)
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    # from scratch (no download); layer scales start at 0.1 instead of 1e-5 so the blocks contribute from the start
-    backbone=dict(init_cfg=None, arch=dict(_delete_=True, depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512],
-                                           layer_scale_init_value=0.1)),
+    backbone={{_base_.scratch_s12}},
     # 64 channels after the backbone: at this size the stride-4 3x3 convolutions otherwise cost as much as it does
     neck=dict(out_channels=64),
     decode_head=dict(in_channels=[64, 64, 64, 64], channels=64, num_classes=5))
