@@ -9,9 +9,10 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from .checkpoint.io import CheckpointError
-from .engine.checkpoint_trust import load_checkpoint_file
-from .engine.runner import check_fit, to_model_layout
+from .checkpoint import check_model_fit, load_checkpoint_file, to_model_layout
+from .datasets.loading import UnreadableImageError, image_problem
+from .engine.fast_inference import accelerate
+from .errors import ConfigError
 
 
 def read_image(path: str) -> np.ndarray:
@@ -19,7 +20,6 @@ def read_image(path: str) -> np.ndarray:
 
     A path that does not exist, a folder, an empty file or one that does not decode is
     :class:`~mmpoolformer.datasets.UnreadableImageError` (a one-line message naming the path)."""
-    from .datasets.loading import UnreadableImageError, image_problem
     if not osp.exists(path):
         raise UnreadableImageError(f'image {path} does not exist; check the path')
     try:
@@ -45,7 +45,7 @@ def _lower_score_thr(test_cfg, score_thr: float) -> None:
 
 def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu', trust: bool = False,
                score_thr: float = None, fast: Optional[dict] = None):
-    """Build the model of ``config`` and load ``checkpoint`` (safely, see :mod:`mmpoolformer.engine.checkpoint_trust`).
+    """Build the model of ``config`` and load ``checkpoint`` (safely, see :mod:`mmpoolformer.checkpoint.trust`).
 
     ``checkpoint=None`` keeps random weights (for speed measurements). ``score_thr`` (detection) lowers the model's
     own test score threshold so that lower-scored boxes reach the drawing. ``fast`` makes inference faster with
@@ -53,7 +53,6 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     config's ``fast_inference`` dict when ``fast`` is None. Returns ``(model, cfg)``; ``model.dataset_meta`` holds
     the class names.
     """
-    from .engine.config import ConfigError
     if not osp.isfile(config):
         raise ConfigError(f'config {config} does not exist; pass a file from configs/')
     cfg = Config.fromfile(config)
@@ -82,22 +81,15 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     if config_meta and 'classes' in config_meta:  # the config's classes (a checkpoint's own, below, win)
         model.dataset_meta = dict(config_meta)
     if checkpoint is not None:
-        state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust))
-        weights = state.get('state_dict', state)
-        check_fit(model, weights, checkpoint, whole_model=True)
-        unexpected = sorted(set(weights) - set(model.state_dict()))
-        if unexpected:
-            raise CheckpointError(f'checkpoint {checkpoint} does not fit {config}: {len(unexpected)} tensors the '
-                                  f'model does not have, e.g. {unexpected[0]}; use a checkpoint trained with this '
-                                  f'config')
-        model.load_state_dict(weights, strict=True)
+        state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust), model.state_dict().keys())
+        check_model_fit(model, state['state_dict'], checkpoint, whole_model=True)
+        model.load_state_dict(state['state_dict'], strict=True)
         meta = (state.get('meta') or {}).get('dataset_meta')
         if meta:
             model.dataset_meta = meta
     model.eval()
     fast = fast if fast is not None else cfg.get('fast_inference')
     if fast:
-        from .engine.fast_inference import accelerate
         accelerate(model, **fast)
     return model, cfg
 
@@ -193,7 +185,6 @@ def find_layer(model, name: str) -> torch.nn.Module:
     lists the closest names."""
     import difflib
 
-    from .engine.config import ConfigError
     try:
         return model.get_submodule(name)
     except AttributeError:

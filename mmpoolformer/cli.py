@@ -1,18 +1,26 @@
-"""Shared by tools/train.py and tools/test.py: read a config with the command-line overrides, build the runner."""
+"""What the command-line tools share: their common arguments, reading a config with the command-line overrides, and
+how an error ends a tool.
+
+A :class:`~mmpoolformer.errors.UserError` (a bad config value, file or flag) ends a tool with one line on stderr,
+``error: MESSAGE (MMPF_DEBUG=1 shows the traceback)``, and exit code 2; any other exception is a bug and keeps its
+traceback. ``MMPF_DEBUG=1`` shows the traceback of user errors too.
+"""
 import argparse
 import os
 import os.path as osp
 import re
 import sys
+from typing import Optional
 
+import torch.distributed as dist
 from mmengine.config import Config, DictAction
-from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
 
-from ..checkpoint.io import CheckpointError
-from .config import ConfigError, merge_cli_options, set_data_root
-from .launch import prepare_launcher
-from .runner import SafeRunner
+from .engine.config import merge_cli_options, set_data_root
+from .engine.fast_inference import FastInferenceError
+from .engine.launch import prepare_launcher
+from .errors import ConfigError, UserError
+
+DEBUG_HINT = ' (MMPF_DEBUG=1 shows the traceback)'
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -65,59 +73,56 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir)
     cfg.trust_checkpoint = args.trust_checkpoint
-    if cfg.get('demo_data'):  # quickstart configs: write the synthetic data set on first use
-        from ..demo_data import demo_data_complete, make_demo_data
-        if not demo_data_complete(**cfg.demo_data):
-            print_log(f"writing the demo data set to {cfg.demo_data['root']}", logger='current')
-            make_demo_data(**cfg.demo_data)
     prepare_launcher(cfg, args.launcher)
     return cfg
 
 
-def build_runner(cfg: Config):
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return SafeRunner.from_cfg(cfg)
-
-
-USER_ERRORS = (ConfigError, CheckpointError, FileNotFoundError, KeyError, IndexError, ValueError, FloatingPointError,
-               AssertionError)
-
-
-def explain(exc: BaseException) -> str:
-    """One line for a user error, with the fix where the error type alone does not say it."""
-    message = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
-    if 'Original Traceback' in message:  # raised in a DataLoader worker: keep the original error line
+def explain(exc: UserError) -> str:
+    """The one line a user error ends a tool with (its message; for an error a DataLoader worker raised, the
+    original message without the worker's traceback)."""
+    message = str(exc)
+    if 'Original Traceback' in message:
         message = [line for line in message.splitlines() if line.strip()][-1].strip()
         message = re.sub(rf'^(?:\w+\.)*{type(exc).__name__}: ', '', message)  # without the type name
-    message = ' '.join(message.split())
-    image = re.search(r"(?:failed to load image: |No such file or directory: ')([^']+)", message)
-    if image and not image.group(1).endswith(('.json', '.py', '.pth')):
-        state = 'missing' if 'No such file' in message else 'not a readable image'
-        return (f'image {image.group(1)} listed in the dataset is {state}; restore the file or remove it from the '
-                f'annotation file')
-    return message
+    return ' '.join(message.split())
 
 
 def close_process_group() -> None:
     """End a distributed run's process group in order (all ranks meet, then it is destroyed): left to interpreter
     exit, gloo's threads can be torn down while still running, and a rank aborts ("terminate called without an
     active exception") after its work is done."""
-    import torch.distributed as dist
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
 
 
+def fast_inference_options(compile: bool, bf16: bool, fp16: bool, deploy: bool = False) -> Optional[dict]:
+    """The ``fast_inference`` dict a tool's ``--compile`` / ``--bf16`` / ``--fp16`` / ``--deploy`` flags ask for
+    (None when none is given)."""
+    if bf16 and fp16:
+        raise FastInferenceError('--bf16 and --fp16 exclude each other; pick one')
+    if not (compile or bf16 or fp16 or deploy):
+        return None
+    return dict(compile=compile, dtype='bf16' if bf16 else 'fp16' if fp16 else None)
+
+
+def add_fast_inference_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group('fast inference (see mmpoolformer.engine.fast_inference)')
+    group.add_argument('--compile', action='store_true',
+                       help='torch.compile the backbone, neck and heads (after deploy folding, channels_last)')
+    group.add_argument('--bf16', action='store_true', help='bf16 autocast (CPU with bf16 instructions, or CUDA)')
+    group.add_argument('--fp16', action='store_true', help='fp16 autocast (CUDA)')
+    group.add_argument('--deploy', action='store_true', help='fold the backbone and use channels_last, no compile')
+
+
 def run_cli(main) -> None:
-    """Run a tool's ``main``: a bad input ends in one line on stderr and exit code 2 instead of a traceback
-    (``MMPF_DEBUG=1`` shows the traceback)."""
+    """Run a tool's ``main``: a :class:`~mmpoolformer.errors.UserError` ends in one line on stderr and exit code 2
+    instead of a traceback (``MMPF_DEBUG=1`` shows the traceback); other exceptions propagate."""
     try:
         main()
         close_process_group()
-    except USER_ERRORS as exc:
-        if os.environ.get('MMPF_DEBUG') or (isinstance(exc, AssertionError) and 'failed to load image' not in
-                                            str(exc)):
+    except UserError as exc:
+        if os.environ.get('MMPF_DEBUG'):
             raise
-        print(f'error: {explain(exc)}', file=sys.stderr)
+        print(f'error: {explain(exc)}{DEBUG_HINT}', file=sys.stderr)
         sys.exit(2)

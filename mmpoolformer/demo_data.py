@@ -30,6 +30,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 
+from .errors import ConfigError
+
 CLASSES = ('circle', 'square', 'triangle', 'cross')
 SEG_CLASSES = ('background',) + CLASSES
 SPLITS = {'train': 'train2017', 'val': 'val2017'}
@@ -260,6 +262,15 @@ def demo_shapes_complete(root: str = 'data/demo/shapes', seed: int = SHAPES_DEFA
 
 def _is_shapes(kind: str) -> bool:
     if kind not in ('scenes', 'shapes'):
-        raise ValueError(f"demo_data kind='{kind}' is unknown; use 'scenes' (detection and segmentation) or 'shapes' "
-                         f"(classification)")
+        raise ConfigError(f"demo_data kind='{kind}' is unknown; use 'scenes' (detection and segmentation) or 'shapes' "
+                          f"(classification)")
     return kind == 'shapes'
+
+
+def ensure_demo_data(spec: dict) -> bool:
+    """Write the data set a quickstart config's ``demo_data`` dict describes (the keyword arguments of
+    :func:`make_demo_data`) unless it is already complete; returns whether it was written."""
+    if demo_data_complete(**spec):
+        return False
+    make_demo_data(**spec)
+    return True

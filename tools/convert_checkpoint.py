@@ -17,7 +17,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmpoolformer.checkpoint import convert_weights, read_weights, unwrap_state_dict  # noqa: E402
 from mmpoolformer.checkpoint.formats import guess_arch  # noqa: E402
-from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
 
 
 def main():

@@ -8,8 +8,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.fast_inference import add_fast_inference_args, fast_inference_options  # noqa: E402
+from mmpoolformer.cli import (  # noqa: E402
+    add_fast_inference_args,
+    fast_inference_options,
+    run_cli,  # noqa: E402
+)
 
 
 def main():

@@ -11,14 +11,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 
 
 def read_scalars(work_dir: str) -> dict:
     """key -> list of (step, value) over all runs in ``work_dir``."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
-        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}; pass the --work-dir of a training run')
+        raise ConfigError(f'no */vis_data/scalars.json under {work_dir}; pass the --work-dir of a training run')
     series: dict = {}
     for path in files:
         with open(path) as f:
@@ -40,7 +41,8 @@ def main():
     series = read_scalars(args.work_dir)
     missing = [k for k in args.keys if k not in series]
     if missing:
-        raise KeyError(f'{", ".join(missing)} not logged in {args.work_dir}; logged keys: {", ".join(sorted(series))}')
+        raise ConfigError(f'{", ".join(missing)} not logged in {args.work_dir}; logged keys: '
+                          f'{", ".join(sorted(series))}')
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

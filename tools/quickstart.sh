@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quickstart on CPU: make the demo data if missing, train from scratch, evaluate, draw predictions.
+# Quickstart on CPU: write the demo data if missing, train from scratch, evaluate, draw predictions.
 #
 #   bash tools/quickstart.sh [retinanet|mask_rcnn|fpn|cls] [--amp] [--cfg-options KEY=VALUE ...]
 #
@@ -31,6 +31,7 @@ for arg in "$@"; do
 done
 WORK_DIR="${QUICKSTART_WORK_DIR:-work_dirs/quickstart_$MODEL}"
 START=$(date +%s)
+"$PY" tools/make_demo_data.py --config "$CONFIG" ${BOTH[@]+"${BOTH[@]}"}
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" ${TRAIN_ONLY[@]+"${TRAIN_ONLY[@]}"} ${BOTH[@]+"${BOTH[@]}"}
 CKPT="$WORK_DIR/$(basename "$(cat "$WORK_DIR/last_checkpoint")")"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/vis" ${BOTH[@]+"${BOTH[@]}"}

@@ -14,8 +14,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 
 
 def main():

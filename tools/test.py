@@ -12,9 +12,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
+from mmpoolformer.cli import add_common_args, add_fast_inference_args, fast_inference_options, load_config, run_cli  # noqa: E402
+from mmpoolformer.engine import build_runner  # noqa: E402
 from mmpoolformer.engine.config import check_data_paths  # noqa: E402
-from mmpoolformer.engine.fast_inference import add_fast_inference_args, fast_inference_hooks, fast_inference_options  # noqa: E402
+from mmpoolformer.engine.fast_inference import fast_inference_hooks  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 
 
 def printed_metrics(stdout: str) -> dict:
@@ -44,7 +46,9 @@ def parse_args():
 def enable_visualisation(cfg, show_dir: str) -> None:
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
-        raise KeyError(f'{cfg.filename} has no default_hooks.visualization, so --show-dir cannot draw predictions')
+        raise ConfigError(f'{cfg.filename} has no default_hooks.visualization, so --show-dir cannot draw predictions; '
+                          f'add the visualization hook of its codebase (e.g. mmdet DetVisualizationHook) or drop '
+                          f'--show-dir')
     show_dir = osp.abspath(show_dir)
     if cfg.default_scope == 'mmpretrain':  # every image, its short side drawn at 512 px unless the config says
         hook.update(enable=True, out_dir=show_dir, interval=1)  # otherwise (resize=None: the network input's size)

@@ -6,7 +6,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.engine.build import add_common_args, build_runner, load_config, run_cli  # noqa: E402
+from mmpoolformer.cli import add_common_args, load_config, run_cli  # noqa: E402
+from mmpoolformer.engine import build_runner  # noqa: E402
 from mmpoolformer.engine.config import check_data_paths  # noqa: E402
 
 

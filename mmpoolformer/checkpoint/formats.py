@@ -23,12 +23,14 @@ The image classifier of an ImageNet file (final norm and linear layer) is kept a
 ``head.fc``.
 """
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
 
-from .io import CheckpointError
+from ..arch_settings import ARCH_SETTINGS
+from ..errors import CheckpointError
 
 WRAPPER_KEYS = ('state_dict', 'model', 'module')
 
@@ -66,17 +68,20 @@ class ConvertedWeights:
         """Number of stages of the backbone (from its ``stages.i.`` keys)."""
         return 1 + max(int(m.group(1)) for k in self.backbone for m in [re.match(r'stages\.(\d+)\.', k)] if m)
 
-    def model_state_dict(self) -> Dict[str, torch.Tensor]:
+    def model_state_dict(self, final_norm: str = 'backbone') -> Dict[str, torch.Tensor]:
         """The whole model this file holds: an image classifier under MMPretrain ``ImageClassifier`` names
-        (``backbone.*``, the final norm as ``backbone.out_norms.{last}.*``, ``head.fc.*``) when the file has a
-        classifier, else :meth:`full_state_dict`."""
+        (``backbone.*``, the final norm, ``head.fc.*``) when the file has a classifier, else :meth:`full_state_dict`.
+
+        ``final_norm='backbone'`` puts the classifier's final norm where the official order has it, the last
+        stage-output norm ``backbone.out_norms.{last}``; ``'neck'`` puts it in timm's order, ``neck.norm`` of
+        :class:`~mmpoolformer.models.GlobalPoolNorm`."""
         if not self.classifier:
             return self.full_state_dict()
-        last = self.num_stages() - 1
+        norm = f'backbone.out_norms.{self.num_stages() - 1}.' if final_norm == 'backbone' else 'neck.norm.'
         state = {'backbone.' + k: v for k, v in self.backbone.items()}
         for key, value in self.classifier.items():
             part, name = key.split('.', 1)
-            state[f'backbone.out_norms.{last}.{name}' if part == 'norm' else f'head.fc.{name}'] = value
+            state[norm + name if part == 'norm' else f'head.fc.{name}'] = value
         return state
 
 
@@ -90,9 +95,13 @@ def unwrap_state_dict(obj, source: str) -> Dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not any(torch.is_tensor(v) for v in obj.values()):
         raise CheckpointError(f'checkpoint {source} holds no state dict of tensors (found {type(obj).__name__}); '
                               f'pass a PoolFormer weight file')
-    state = {k: v for k, v in obj.items() if torch.is_tensor(v)}
-    if all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+    return strip_module_prefix({k: v for k, v in obj.items() if torch.is_tensor(v)})
+
+
+def strip_module_prefix(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """``state`` without the ``module.`` prefix a distributed or data-parallel wrapper put on every key."""
+    if state and all(k.startswith('module.') for k in state):
+        return {k[len('module.'):]: v for k, v in state.items()}
     return state
 
 
@@ -225,7 +234,6 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
 
 def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
     """Describe the architecture stored in converted backbone weights, e.g. "s12" or "depths [2, 2, 6, 2]..."."""
-    from ..models.metaformer import ARCH_SETTINGS
     depths, dims = [], []
     for stage in range(8):
         blocks = {int(m.group(1)) for k in backbone for m in [re.match(rf'stages\.{stage}\.blocks\.(\d+)\.', k)] if m}
@@ -238,3 +246,21 @@ def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
         if arch['depths'] == depths and arch['embed_dims'] == dims:
             return name
     return f'depths {depths}, embed_dims {dims}'
+
+
+def to_model_layout(checkpoint: dict, model_keys: Iterable[str] = ()) -> dict:
+    """A loaded checkpoint (a state dict, or a dict holding one under ``state_dict``) with its weights under this
+    toolbox's model names, other entries (``meta``, optimizer state) kept: official (mmdet 2.x / mmseg 0.x,
+    MMPretrain) and timm layouts are renamed (the backbone of a detector or segmentor; an ImageNet classifier file as
+    a whole MMPretrain ``ImageClassifier``, see :meth:`ConvertedWeights.model_state_dict`); a ``module.`` prefix is
+    dropped. ``model_keys``, the state-dict keys of the model to load into, say where a classifier's final norm
+    goes: into ``neck.norm`` if the model has one (timm's head order), else into the backbone."""
+    wrapped = 'state_dict' in checkpoint
+    state = strip_module_prefix(checkpoint['state_dict'] if wrapped else checkpoint)
+    final_norm = 'neck' if 'neck.norm.weight' in set(model_keys) else 'backbone'
+    for prefix in ('backbone.', ''):
+        if detect_layout(k[len(prefix):] for k in state if k.startswith(prefix)) in ('official', 'timm'):
+            state = convert_weights(state, prefix=prefix).model_state_dict(final_norm)
+            break
+    state = OrderedDict(state)  # as torch state dicts are (MMEngine's loader sets their _metadata)
+    return dict(checkpoint, state_dict=state) if wrapped else dict(state_dict=state)

@@ -13,14 +13,7 @@ from typing import Any
 
 import torch
 
-
-class CheckpointError(RuntimeError):
-    """A weight file cannot be used; the message names the file, the problem and the fix in one line."""
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """The file can only be loaded by full unpickling, which could run code from it."""
-
+from ..errors import CheckpointError, UnsafeCheckpointError
 
 DOWNLOAD_TIMEOUT_S = 20
 

@@ -1,10 +1,25 @@
-"""Load any accepted weight file into a MetaFormer backbone, refusing anything that does not fit it."""
-from typing import Optional
+"""Whether a weight file fits a model, and loading one into a MetaFormer backbone.
 
+:func:`check_fit` is the one fit check of the toolbox: backbone loading (``init_cfg`` Pretrained), ``load_from``,
+``--resume``, ``tools/test.py`` and :func:`mmpoolformer.apis.init_model` all refuse a file through it, with the same
+one-line message: ``checkpoint FILE does not fit MODEL: DETAIL; FIX``.
+"""
+from typing import Callable, Dict, List, Optional
+
+import torch
 from mmengine.logging import print_log
 
+from ..errors import CheckpointError
 from .formats import convert_weights, guess_arch, unwrap_state_dict
-from .io import CheckpointError, read_weights
+from .io import read_weights
+
+
+def model_label(module: torch.nn.Module) -> str:
+    """How messages name a model: its backbone's class and arch, e.g. ``PoolFormer(arch='s12')``."""
+    backbone = getattr(module, 'backbone', module)
+    if hasattr(backbone, 'arch_name'):
+        return f"{type(backbone).__name__}(arch='{backbone.arch_name}')"
+    return type(module).__name__
 
 
 def _short_list(keys, limit: int = 8) -> str:
@@ -13,45 +28,83 @@ def _short_list(keys, limit: int = 8) -> str:
     return ', '.join(keys[:limit]) + more
 
 
+def _never(key: str) -> bool:
+    return False
+
+
+def check_fit(model_state: Dict[str, torch.Tensor], file_state: Dict[str, torch.Tensor], source: str, target: str,
+              fix: str, may_lack: Callable[[str], bool] = _never,
+              may_have_extra: Callable[[str], bool] = _never) -> List[str]:
+    """Raise :class:`CheckpointError` unless ``file_state`` fits ``model_state`` (both name -> tensor, same names).
+
+    The file does not fit when a tensor has another shape than the model's, when the model has a tensor the file
+    lacks (unless ``may_lack(key)``), or when the file has one the model does not (unless ``may_have_extra(key)``).
+    ``source`` names the file, ``target`` the model and ``fix`` what to do, in the message. Returns the model keys
+    the file lacks (those ``may_lack`` allowed), sorted.
+    """
+    def refuse(detail: str) -> CheckpointError:
+        return CheckpointError(f'checkpoint {source} does not fit {target}: {detail}; {fix}')
+
+    for key, value in file_state.items():
+        if key in model_state and tuple(model_state[key].shape) != tuple(value.shape):
+            raise refuse(f'{key} has shape {tuple(value.shape)} in the file but {tuple(model_state[key].shape)} in '
+                         f'the model')
+    lacking = sorted(k for k in model_state if k not in file_state)
+    refused = [k for k in lacking if not may_lack(k)]
+    if refused:
+        raise refuse(f'the model needs {refused[0]} {tuple(model_state[refused[0]].shape)}, which the file lacks '
+                     f'({len(refused)} such tensors)')
+    extra = sorted(k for k in file_state if k not in model_state and not may_have_extra(k))
+    if extra:
+        raise refuse(f'the file has {extra[0]} {tuple(file_state[extra[0]].shape)}, which the model does not have '
+                     f'({len(extra)} such tensors)')
+    return lacking
+
+
+def check_model_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor], source: str,
+                    whole_model: bool) -> None:
+    """:func:`check_fit` for a whole-model checkpoint (``load_from``, ``--resume``, testing), already in model layout
+    (:func:`~mmpoolformer.checkpoint.to_model_layout`).
+
+    With ``whole_model`` (testing) every tensor must match both ways. Otherwise only the backbone is checked and
+    other parts may differ (they stay MMEngine's warnings), so fine-tuning from a model with another number of
+    classes keeps working."""
+    own = model.state_dict()
+    if not whole_model:
+        own = {k: v for k, v in own.items() if k.startswith('backbone.')}
+    check_fit(own, state, source, f'the model with {model_label(model)}', 'use a checkpoint trained with this config',
+              may_have_extra=_never if whole_model else lambda key: True)
+
+
+def _is_out_norm(key: str) -> bool:
+    return key.startswith('out_norms.')
+
+
 def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, trusted: bool = False) -> dict:
     """Load ``checkpoint`` (a path or URL in any accepted layout) into the MetaFormer ``model``.
 
     Every backbone tensor of the model must come from the file with the same shape, except the stage-output norms
-    (``out_norms.*``), which ImageNet files lack and which are then left as initialised. A missing tensor, a shape
-    mismatch or a tensor the model has no place for raises :class:`CheckpointError` naming the arch, the key and the
-    shapes. The log lists what was loaded, initialised fresh and ignored.
+    (``out_norms.*``), which ImageNet files lack and which are then left as initialised (a file's norms of stages
+    the model does not output are ignored). Anything else that does not fit is :class:`CheckpointError` naming the
+    arch, the key and the shapes. The log lists what was loaded, initialised fresh and ignored.
 
     Returns a report dict with the keys ``loaded``, ``fresh``, ``ignored`` and ``layout``.
     """
     state = unwrap_state_dict(read_weights(checkpoint, trusted=trusted), checkpoint)
     converted = convert_weights(state, prefix=prefix, source=checkpoint)
     own = model.state_dict()
-    arch = f"{type(model).__name__}(arch='{model.arch_name}')"
-    file_arch = guess_arch(converted.backbone)
-
-    def mismatch(detail: str) -> CheckpointError:
-        return CheckpointError(f'checkpoint {checkpoint} ({converted.layout} layout, arch {file_arch}) does not fit '
-                               f'{arch}: {detail}; use the file made for this arch or change arch')
-
-    for key, value in converted.backbone.items():
-        if key in own and own[key].shape != value.shape:
-            raise mismatch(f'{key} has shape {tuple(value.shape)} in the file but {tuple(own[key].shape)} in the model')
-        if key not in own and not key.startswith('out_norms.'):
-            raise mismatch(f'the file has {key} {tuple(value.shape)}, which the model does not have')
-    missing = [k for k in own if k not in converted.backbone]
-    missing_body = [k for k in missing if not k.startswith('out_norms.')]
-    if missing_body:
-        key = missing_body[0]
-        raise mismatch(f'the model needs {key} {tuple(own[key].shape)}, which the file lacks '
-                       f'({len(missing_body)} such tensors)')
-
+    label = model_label(model)
+    fresh = check_fit(own, converted.backbone, f'{checkpoint} ({converted.layout} layout, arch '
+                                               f'{guess_arch(converted.backbone)})',
+                      label, 'use the file made for this arch or change arch', may_lack=_is_out_norm,
+                      may_have_extra=_is_out_norm)
     to_load = {k: v for k, v in converted.backbone.items() if k in own}
     model.load_state_dict(to_load, strict=False)
     ignored = converted.dropped + [k for k in converted.backbone if k not in own] + list(converted.outside)
-    report = dict(loaded=sorted(to_load), fresh=sorted(missing), ignored=sorted(ignored), layout=converted.layout)
-    print_log(f'{arch}: loaded {len(to_load)} tensors from {checkpoint} ({converted.layout} layout)', logger='current')
-    if missing:
-        print_log(f'{arch}: initialised fresh (not in the file): {_short_list(missing)}', logger='current')
+    report = dict(loaded=sorted(to_load), fresh=fresh, ignored=sorted(ignored), layout=converted.layout)
+    print_log(f'{label}: loaded {len(to_load)} tensors from {checkpoint} ({converted.layout} layout)', logger='current')
+    if fresh:
+        print_log(f'{label}: initialised fresh (not in the file): {_short_list(fresh)}', logger='current')
     if ignored:
-        print_log(f'{arch}: ignored from the file: {_short_list(ignored)}', logger='current')
+        print_log(f'{label}: ignored from the file: {_short_list(ignored)}', logger='current')
     return report

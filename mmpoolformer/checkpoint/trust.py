@@ -11,7 +11,8 @@ from typing import Optional
 
 import torch
 
-from ..checkpoint.io import CheckpointError, UnsafeCheckpointError, read_weights, resolve_path, sha256_of
+from ..errors import CheckpointError, UnsafeCheckpointError
+from .io import read_weights, resolve_path, sha256_of
 
 TRUST_RECORD = '.mmpoolformer-written.sha256'
 

@@ -14,10 +14,11 @@ from typing import Optional
 from mmcv.transforms import LoadImageFromFile
 from mmengine.logging import print_log
 
+from ..errors import DataError
 from ..registry import TRANSFORMS
 
 
-class UnreadableImageError(ValueError):
+class UnreadableImageError(DataError):
     """An image file is missing, empty or not a decodable image; the message names the file in one line.
 
     It takes a single message argument, so PyTorch can re-raise it in the main process when a DataLoader worker hit it.

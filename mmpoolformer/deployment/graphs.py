@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..engine.config import ConfigError
+from ..errors import ConfigError
 
 
 @contextmanager

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..engine.config import ConfigError
+from ..apis import build_data_preprocessor, prepare_inputs
+from ..errors import ConfigError
 from . import graphs, postprocess
 
 META_KEY = 'mmpoolformer'
@@ -138,7 +139,7 @@ class OnnxModel:
         import onnx
         import onnxruntime
         if not osp.isfile(path):
-            raise FileNotFoundError(f'ONNX model {path} does not exist; write one with tools/deployment/export_onnx.py')
+            raise ConfigError(f'ONNX model {path} does not exist; write one with tools/deployment/export_onnx.py')
         try:
             props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
         except Exception as exc:  # protobuf DecodeError and friends for a file that is not ONNX
@@ -193,7 +194,6 @@ class OnnxModel:
     def predict(self, img: np.ndarray):
         """Run one BGR uint8 image through the config's test pipeline and data preprocessor, the graph and the
         post-processing. Returns ``(result, metainfo)`` (see :meth:`postprocess`)."""
-        from ..apis import build_data_preprocessor, prepare_inputs
         if self._preprocessor is None:
             self._preprocessor = build_data_preprocessor(self.cfg)
         inputs, sample, _ = prepare_inputs(self._preprocessor, self.cfg, img)

@@ -7,6 +7,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 def detections_from_candidates(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, test_cfg: dict,
                                img_shape: Tuple[int, int], scale_factor: Tuple[float, float]) -> Dict[str, np.ndarray]:
@@ -36,7 +38,7 @@ def detections_from_candidates(boxes: np.ndarray, scores: np.ndarray, labels: np
     nms_cfg = test_cfg.get('nms')
     if nms_cfg is not None and len(boxes):
         if nms_cfg.get('type', 'nms') != 'nms':
-            raise ValueError(f"test_cfg.nms type {nms_cfg.get('type')} has no NumPy version here; use type='nms'")
+            raise ConfigError(f"test_cfg.nms type {nms_cfg.get('type')} has no NumPy version here; use type='nms'")
         order = classwise_nms(boxes, scores, labels, nms_cfg['iou_threshold'])
         order = order[:test_cfg.get('max_per_img', len(order))]
         boxes, scores, labels = boxes[order], scores[order], labels[order]

@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from mmengine.registry import DefaultScope
 
+from ..errors import ConfigError
 from .onnx_model import OnnxModel
 
 
 def set_test_scale(cfg, scale) -> None:
     """Replace the ``scale`` of the test pipeline's resize step with ``scale`` (w, h), in place."""
-    from ..engine.config import ConfigError
     steps = [step for step in cfg.test_dataloader.dataset.pipeline if 'scale' in step]
     if not steps:
         raise ConfigError('the test pipeline has no step with a scale to change; drop --scale')

@@ -2,7 +2,7 @@ from .autocast_optim_wrapper import AutocastOptimWrapper
 from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .random_state import RandomStateHook
-from .runner import SafeRunner
+from .runner import SafeRunner, build_runner
 
 __all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RandomStateHook', 'SafeRunner']
+           'RandomStateHook', 'SafeRunner', 'build_runner']

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
+from ..errors import ConfigError
 from ..registry import OPTIM_WRAPPERS
-from .config import ConfigError
 
 # Normalisation layers whose statistics CUDA autocast computes in fp32 but CPU autocast computes in the input's
 # dtype (a bf16 convolution's output would be normalised in bf16).

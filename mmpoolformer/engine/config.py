@@ -9,9 +9,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
-
-class ConfigError(ValueError):
-    """A config or command-line value cannot be used; one line naming the key/path and the fix."""
+from ..demo_data import demo_data_complete
+from ..errors import ConfigError
 
 
 def _existing_keys(node: Any, prefix: str = ''):
@@ -146,7 +145,13 @@ def set_data_root(cfg: Config, data_root: str) -> None:
 
 def check_data_paths(cfg: Config, stage: str) -> None:
     """Fail early, in one line, if the data root or annotation file of the ``stage`` ('train'/'val'/'test') loader
-    is missing."""
+    is missing, or if a quickstart config's demo data set (its ``demo_data`` dict) is not written completely."""
+    if cfg.get('demo_data'):
+        if not demo_data_complete(**cfg.demo_data):
+            raise ConfigError(f"the demo data set in {cfg.demo_data['root']} is missing, unfinished or written with "
+                              f"other settings; write it with python tools/make_demo_data.py --config "
+                              f"{cfg.filename} (with the same --data-root/--cfg-options), or run "
+                              f"bash tools/quickstart.sh")
     loader = cfg.get(f'{stage}_dataloader')
     if not loader:
         return

@@ -4,7 +4,7 @@ import json
 import os.path as osp
 import re
 
-from .config import ConfigError
+from ..errors import ConfigError
 
 
 def _ann_file(dataset) -> str:

@@ -35,8 +35,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from ..errors import ConfigError
 from ..registry import HOOKS
-from .config import ConfigError
 
 PARTS = ('backbone', 'neck', 'bbox_head', 'rpn_head', 'decode_head', 'head')
 DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16, 'fp16': torch.float16, 'float16': torch.float16}
@@ -286,25 +286,6 @@ class FastInferenceHook(Hook):
             summary = ', '.join(f'{name} {c.compilations} graph(s) in {c.compile_seconds:.1f} s'
                                 for name, c in self.report['compiled'].items())
             runner.logger.info(f'fast inference: compilation summary: {summary}')
-
-
-def fast_inference_options(compile: bool, bf16: bool, fp16: bool, deploy: bool = False) -> Optional[dict]:
-    """The ``fast_inference`` dict a tool's ``--compile`` / ``--bf16`` / ``--fp16`` / ``--deploy`` flags ask for
-    (None when none is given)."""
-    if bf16 and fp16:
-        raise FastInferenceError('--bf16 and --fp16 exclude each other; pick one')
-    if not (compile or bf16 or fp16 or deploy):
-        return None
-    return dict(compile=compile, dtype='bf16' if bf16 else 'fp16' if fp16 else None)
-
-
-def add_fast_inference_args(parser) -> None:
-    group = parser.add_argument_group('fast inference (see mmpoolformer.engine.fast_inference)')
-    group.add_argument('--compile', action='store_true',
-                       help='torch.compile the backbone, neck and heads (after deploy folding, channels_last)')
-    group.add_argument('--bf16', action='store_true', help='bf16 autocast (CPU with bf16 instructions, or CUDA)')
-    group.add_argument('--fp16', action='store_true', help='fp16 autocast (CUDA)')
-    group.add_argument('--deploy', action='store_true', help='fold the backbone and use channels_last, no compile')
 
 
 def fast_inference_hooks(cfg) -> List[dict]:

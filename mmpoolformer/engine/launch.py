@@ -6,6 +6,8 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..errors import ConfigError
+
 
 def _slurm_to_env() -> None:
     """Fill torch's env:// variables from SLURM's when launched by srun."""
@@ -25,7 +27,7 @@ def prepare_launcher(cfg: Config, launcher: str) -> None:
     if launcher == 'slurm':
         _slurm_to_env()
     elif launcher != 'pytorch':
-        raise ValueError(f'--launcher {launcher} is not supported without CUDA; use pytorch (torchrun) or slurm')
+        raise ConfigError(f'--launcher {launcher} is not supported without CUDA; use pytorch (torchrun) or slurm')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)

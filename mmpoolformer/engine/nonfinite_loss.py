@@ -5,10 +5,11 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ..errors import UserError
 from ..registry import HOOKS
 
 
-class NonFiniteLossError(FloatingPointError):
+class NonFiniteLossError(UserError, FloatingPointError):
     """The loss of a training iteration is NaN or infinite."""
 
 

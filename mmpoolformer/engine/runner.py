@@ -9,44 +9,12 @@ from mmengine.registry import DATASETS
 from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model, find_latest_checkpoint
 
-from ..checkpoint.formats import convert_weights, detect_layout
-from ..checkpoint.io import CheckpointError
+from ..checkpoint import check_model_fit, load_checkpoint_file, record_written, to_model_layout
+from ..checkpoint.trust import latest_recorded_checkpoint
 from ..datasets.loading import DATASET_FIX, UnreadableImageError, use_checked_loading
 from ..registry import RUNNERS
-from .checkpoint_trust import latest_recorded_checkpoint, load_checkpoint_file, record_written
 from .dataset_checks import annotation_json_errors, check_dataset
 from .unreadable_images import UnreadableImageReportHook, error_line
-
-
-def to_model_layout(checkpoint: dict) -> dict:
-    """Rename an official-layout (mmdet 2.x / mmseg 0.x, mmpretrain) or timm-layout checkpoint to ours: the backbone
-    of a detector or segmentor; an ImageNet classifier file (official, timm, mmpretrain) as a whole MMPretrain
-    ImageClassifier (see :meth:`ConvertedWeights.model_state_dict`)."""
-    state = checkpoint.get('state_dict', checkpoint)
-    for prefix in ('backbone.', ''):
-        if detect_layout(k[len(prefix):] for k in state if k.startswith(prefix)) in ('official', 'timm'):
-            converted = convert_weights(state, prefix=prefix)
-            return dict(checkpoint if 'state_dict' in checkpoint else {}, state_dict=converted.model_state_dict())
-    return checkpoint
-
-
-def check_fit(model, state: dict, filename: str, whole_model: bool = False) -> None:
-    """Refuse a checkpoint that does not fit ``model``: a shape mismatch or a missing tensor in the backbone (in the
-    whole model if ``whole_model``, as for testing). Elsewhere mismatches stay MMEngine's warnings, so fine-tuning
-    from a model with another number of classes keeps working."""
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    backbone = getattr(model, 'backbone', None)
-    arch = f"{type(backbone).__name__}(arch='{backbone.arch_name}')" if hasattr(backbone, 'arch_name') else 'the model'
-    for key, value in model.state_dict().items():
-        if not (whole_model or key.startswith('backbone.')):
-            continue
-        if key not in state:
-            raise CheckpointError(f'checkpoint {filename} does not fit the model with {arch}: it lacks {key} '
-                                  f'{tuple(value.shape)}; use a checkpoint trained with this config')
-        if tuple(state[key].shape) != tuple(value.shape):
-            raise CheckpointError(f'checkpoint {filename} does not fit the model with {arch}: {key} has shape '
-                                  f'{tuple(state[key].shape)} in the file but {tuple(value.shape)} in the model; '
-                                  f'use a checkpoint trained with this config (same arch)')
 
 
 @RUNNERS.register_module()
@@ -160,14 +128,20 @@ class SafeRunner(Runner):
         super().load_or_resume()
 
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')]) -> dict:
+                        revise_keys: list = ()) -> dict:
         checkpoint = load_checkpoint_file(filename, trust=self.cfg.get('trust_checkpoint', False))
-        checkpoint = to_model_layout(checkpoint)
-        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        check_fit(model, checkpoint.get('state_dict', checkpoint), filename,
-                  whole_model=self.cfg.get('strict_checkpoint', False))
+        checkpoint = to_model_layout(checkpoint, model.state_dict().keys())
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        check_model_fit(model, checkpoint['state_dict'], filename, whole_model=self.cfg.get('strict_checkpoint', False))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+
+def build_runner(cfg):
+    """The runner of ``cfg``: :class:`SafeRunner` unless the config names its own ``runner_type``."""
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return SafeRunner.from_cfg(cfg)

@@ -1,4 +1,6 @@
-from .metaformer import ARCH_SETTINGS, MetaFormer, PoolFormer
+from ..arch_settings import ARCH_SETTINGS
+from .global_pool_norm import GlobalPoolNorm
+from .metaformer import MetaFormer, PoolFormer
 from .norms import LayerNorm2d
 from .position_embedding import PositionEmbedding
 from .token_mixers import Attention, DepthwiseConv, IdentityMixer, Pooling, RandomMixing, SpatialFC
@@ -8,5 +10,5 @@ try:  # only with mmsegmentation installed
 except ImportError:
     pass
 
-__all__ = ['ARCH_SETTINGS', 'MetaFormer', 'PoolFormer', 'LayerNorm2d', 'PositionEmbedding', 'Attention',
-           'DepthwiseConv', 'IdentityMixer', 'Pooling', 'RandomMixing', 'SpatialFC']
+__all__ = ['ARCH_SETTINGS', 'GlobalPoolNorm', 'MetaFormer', 'PoolFormer', 'LayerNorm2d', 'PositionEmbedding',
+           'Attention', 'DepthwiseConv', 'IdentityMixer', 'Pooling', 'RandomMixing', 'SpatialFC']

@@ -21,7 +21,6 @@ Parameter names (the layout ``tools/convert_checkpoint.py`` writes)::
     stages.{i}.blocks.{j}.{layer_scale1,layer_scale2}  shape (C,)
     out_norms.{i}.*                                  norm of each requested stage output
 """
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -33,44 +32,13 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..arch_settings import resolve_arch
+from ..checkpoint.loading import load_backbone_weights
+from ..errors import ConfigError
 from ..registry import MODELS
 from .norms import build_channel_norm, join_norm, split_norm
 from .position_embedding import PositionEmbedding
 from .token_mixers import build_token_mixer
-
-# The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
-ARCH_SETTINGS = {
-    's12': dict(depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
-                layer_scale_init_value=1e-5),
-    's24': dict(depths=[4, 4, 12, 4], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
-                layer_scale_init_value=1e-5),
-    's36': dict(depths=[6, 6, 18, 6], embed_dims=[64, 128, 320, 512], mlp_ratios=[4, 4, 4, 4],
-                layer_scale_init_value=1e-6),
-    'm36': dict(depths=[6, 6, 18, 6], embed_dims=[96, 192, 384, 768], mlp_ratios=[4, 4, 4, 4],
-                layer_scale_init_value=1e-6),
-    'm48': dict(depths=[8, 8, 24, 8], embed_dims=[96, 192, 384, 768], mlp_ratios=[4, 4, 4, 4],
-                layer_scale_init_value=1e-6),
-}
-
-
-def resolve_arch(arch: Union[str, dict]) -> dict:
-    """Return the full arch dict (depths, embed_dims, mlp_ratios, layer_scale_init_value) for a name or a dict."""
-    if isinstance(arch, str):
-        if arch.lower() not in ARCH_SETTINGS:
-            raise KeyError(f"arch='{arch}' is unknown; choose one of {sorted(ARCH_SETTINGS)} or pass a dict with "
-                           f"depths and embed_dims")
-        return copy.deepcopy(ARCH_SETTINGS[arch.lower()])
-    missing = {'depths', 'embed_dims'} - set(arch)
-    if missing:
-        raise KeyError(f'arch dict {arch} lacks {sorted(missing)}; it needs depths and embed_dims '
-                       f'(mlp_ratios and layer_scale_init_value are optional)')
-    num_stages = len(arch['depths'])
-    full = dict(mlp_ratios=[4] * num_stages, layer_scale_init_value=1e-5)
-    full.update(copy.deepcopy(arch))
-    for key in ('embed_dims', 'mlp_ratios'):
-        if len(full[key]) != num_stages:
-            raise ValueError(f'arch {key}={full[key]} has {len(full[key])} entries but depths has {num_stages}')
-    return full
 
 
 class ConvMlp(nn.Module):
@@ -209,6 +177,9 @@ class MetaFormer(BaseModule):
         drop_rate: dropout inside the MLP. drop_path_rate: stochastic depth, rising linearly to this value over all
             blocks.
         out_indices: stages whose (normed) output is returned, in this order; negative indices count from the end.
+        norm_outputs: pass each returned stage output through its own norm (``out_norms``, as the official detection
+            and classification models do). False returns the stage outputs as they are, e.g. for timm's classifier
+            order, which pools first and norms the pooled vector (:class:`~mmpoolformer.models.GlobalPoolNorm`).
         frozen_stages: -1 freezes nothing; 0 the stem; k >= 1 also stages 0..k-1 (with their downsampling
             convolutions and output norms). Frozen parts stay in eval mode with no gradient after ``train()``.
         norm_eval: keep BatchNorm-type layers in eval mode while training.
@@ -235,6 +206,7 @@ class MetaFormer(BaseModule):
                  drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
+                 norm_outputs: bool = True,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
@@ -242,7 +214,7 @@ class MetaFormer(BaseModule):
                  deploy: bool = False):
         if pretrained is not None:
             if init_cfg is not None:
-                raise ValueError('pass either pretrained or init_cfg to the backbone, not both')
+                raise ConfigError('pass either pretrained or init_cfg to the backbone, not both')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self.arch_name = arch if isinstance(arch, str) else 'custom'
@@ -255,16 +227,16 @@ class MetaFormer(BaseModule):
         if isinstance(token_mixers, dict):
             token_mixers = [token_mixers] * num_stages
         if len(token_mixers) != num_stages:
-            raise ValueError(f'token_mixers has {len(token_mixers)} entries but the arch has {num_stages} stages')
+            raise ConfigError(f'token_mixers has {len(token_mixers)} entries but the arch has {num_stages} stages')
         pos_embed_sizes = [None] * num_stages if pos_embed_sizes is None else list(pos_embed_sizes)
         if len(pos_embed_sizes) != num_stages:
-            raise ValueError(f'pos_embed_sizes={pos_embed_sizes} has {len(pos_embed_sizes)} entries but the arch has '
-                             f'{num_stages} stages; give one per stage (None for no position embedding)')
+            raise ConfigError(f'pos_embed_sizes={pos_embed_sizes} has {len(pos_embed_sizes)} entries but the arch has '
+                              f'{num_stages} stages; give one per stage (None for no position embedding)')
 
         self.out_indices = self._check_out_indices(out_indices, num_stages)
         if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'frozen_stages={frozen_stages} is out of range: use -1 (nothing), 0 (stem) up to '
-                             f'{num_stages} (all stages)')
+            raise ConfigError(f'frozen_stages={frozen_stages} is out of range: use -1 (nothing), 0 (stem) up to '
+                              f'{num_stages} (all stages)')
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
@@ -283,7 +255,8 @@ class MetaFormer(BaseModule):
             pos_embed = PositionEmbedding(dims[i], pos_embed_sizes[i]) if pos_embed_sizes[i] is not None else None
             stages.append(MetaFormerStage(downsample, blocks, pos_embed))
         self.stages = nn.ModuleList(stages)
-        self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i]) for i in self.out_indices})
+        self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i])
+                                        for i in (self.out_indices if norm_outputs else ())})
         self._freeze_stages()
         self.deploy = False
         if deploy:
@@ -296,11 +269,11 @@ class MetaFormer(BaseModule):
         resolved = []
         for index in out_indices:
             if not -num_stages <= index < num_stages:
-                raise IndexError(f'out_indices={tuple(out_indices)} is out of range: the backbone has {num_stages} '
-                                 f'stages, so use indices 0..{num_stages - 1} (or -{num_stages}..-1)')
+                raise ConfigError(f'out_indices={tuple(out_indices)} is out of range: the backbone has {num_stages} '
+                                  f'stages, so use indices 0..{num_stages - 1} (or -{num_stages}..-1)')
             resolved.append(index % num_stages)
         if len(set(resolved)) != len(resolved):
-            raise ValueError(f'out_indices={tuple(out_indices)} names a stage twice')
+            raise ConfigError(f'out_indices={tuple(out_indices)} names a stage twice')
         return tuple(resolved)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -310,7 +283,7 @@ class MetaFormer(BaseModule):
         for i, stage in enumerate(self.stages[:last + 1]):
             x = stage(x)
             if i in self.out_indices:
-                features[i] = self.out_norms[str(i)](x)
+                features[i] = self.out_norms[str(i)](x) if str(i) in self.out_norms else x
         return tuple(features[i] for i in self.out_indices)
 
     @torch.no_grad()
@@ -361,10 +334,9 @@ class MetaFormer(BaseModule):
     def init_weights(self) -> None:
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             if self.deploy:
-                raise ValueError('a backbone built with deploy=True loads only folded checkpoints (written by '
-                                 'tools/reparameterize_model.py), not init_cfg Pretrained weights; load those '
-                                 'with deploy=False, then call switch_to_deploy()')
-            from ..checkpoint import load_backbone_weights
+                raise ConfigError('a backbone built with deploy=True loads only folded checkpoints (written by '
+                                  'tools/reparameterize_model.py), not init_cfg Pretrained weights; load those '
+                                  'with deploy=False, then call switch_to_deploy()')
             cfg = self.init_cfg
             load_backbone_weights(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                                   trusted=cfg.get('trusted', False))
@@ -386,6 +358,6 @@ class PoolFormer(MetaFormer):
 
     def __init__(self, arch: Union[str, dict] = 's12', pool_size: int = 3, **kwargs):
         if 'token_mixers' in kwargs:
-            raise TypeError('PoolFormer always mixes tokens by pooling; use mmpoolformer.MetaFormer for other '
-                            'token_mixers')
+            raise ConfigError('PoolFormer always mixes tokens by pooling; use mmpoolformer.MetaFormer for other '
+                              'token_mixers')
         super().__init__(arch=arch, token_mixers=dict(type='Pooling', pool_size=pool_size), **kwargs)

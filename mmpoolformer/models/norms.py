@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..errors import ConfigError
 from ..registry import MODELS
 
 
@@ -39,8 +40,8 @@ def build_channel_norm(norm_cfg, num_channels: int) -> nn.Module:
     if isinstance(cfg.get('type'), str):
         cfg['type'] = MODELS.get(cfg['type'])
         if cfg['type'] is None:
-            raise KeyError(f"norm_cfg type '{norm_cfg['type']}' is not registered; use e.g. 'GN' (with num_groups), "
-                           f"'BN', 'SyncBN' or 'LayerNorm2d'")
+            raise ConfigError(f"norm_cfg type '{norm_cfg['type']}' is not registered; use e.g. 'GN' (with num_groups), "
+                              f"'BN', 'SyncBN' or 'LayerNorm2d'")
     return build_norm_layer(cfg, num_channels)[1]
 
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import ConfigError
+
 
 class PositionEmbedding(nn.Module):
     """``x + pos`` for an NCHW map, with ``pos`` a learned ``(1, C, H0, W0)`` tensor (``weight``, initialised to
@@ -25,7 +27,7 @@ class PositionEmbedding(nn.Module):
         if isinstance(spatial_shape, int):
             spatial_shape = (spatial_shape, spatial_shape)
         if len(spatial_shape) != 2:
-            raise ValueError(f'pos_embed size {spatial_shape} must be an int or (H, W)')
+            raise ConfigError(f'pos_embed size {spatial_shape} must be an int or (H, W)')
         self.weight = nn.Parameter(torch.zeros(1, dim, *spatial_shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

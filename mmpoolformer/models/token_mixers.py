@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model.weight_init import trunc_normal_
 
+from ..errors import ConfigError
 from ..registry import MODELS
 
 Tensor = Optional[torch.Tensor]
@@ -51,8 +52,8 @@ class Pooling(nn.Module):
     def __init__(self, dim: int = None, pool_size: int = 3):
         super().__init__()
         if pool_size < 1 or pool_size % 2 == 0:
-            raise ValueError(f'pool_size={pool_size} is invalid: PoolFormer pooling keeps the feature size only for '
-                             f'an odd pool_size (e.g. 3, 5 or 7)')
+            raise ConfigError(f'pool_size={pool_size} is invalid: PoolFormer pooling keeps the feature size only for '
+                              f'an odd pool_size (e.g. 3, 5 or 7)')
         self.pool = nn.AvgPool2d(pool_size, stride=1, padding=pool_size // 2, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,7 +95,7 @@ class DepthwiseConv(nn.Module):
     def __init__(self, dim: int, kernel_size: int = 3, bias: bool = True):
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f'kernel_size={kernel_size} must be odd to keep the feature size')
+            raise ConfigError(f'kernel_size={kernel_size} must be odd to keep the feature size')
         self.conv = nn.Conv2d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,7 +164,7 @@ def _grid(spatial_shape) -> Tuple[int, int]:
     if isinstance(spatial_shape, int):
         return spatial_shape, spatial_shape
     if len(spatial_shape) != 2:
-        raise ValueError(f'spatial_shape={spatial_shape} must be an int or (H, W)')
+        raise ConfigError(f'spatial_shape={spatial_shape} must be an int or (H, W)')
     return int(spatial_shape[0]), int(spatial_shape[1])
 
 
@@ -179,9 +180,9 @@ class _FixedGridMixer(nn.Module):
     def _check(self, x: torch.Tensor) -> None:
         if tuple(x.shape[-2:]) != self.spatial_shape:
             h, w = self.spatial_shape
-            raise ValueError(f'{type(self).__name__} was built for a {h}x{w} token grid but got '
-                             f'{x.shape[-2]}x{x.shape[-1]}; feed the input size its spatial_shape was set for '
-                             f'(e.g. 224 px gives 56/28/14/7 at stages 1-4) or change spatial_shape')
+            raise ConfigError(f'{type(self).__name__} was built for a {h}x{w} token grid but got '
+                              f'{x.shape[-2]}x{x.shape[-1]}; feed the input size its spatial_shape was set for '
+                              f'(e.g. 224 px gives 56/28/14/7 at stages 1-4) or change spatial_shape')
 
     def _mix(self, x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W)`` -> ``(N, C, H, W)``: token ``i`` of every channel becomes ``sum_j matrix[i, j] * x_j``."""
@@ -257,6 +258,6 @@ def build_token_mixer(cfg: dict, dim: int) -> nn.Module:
     mixer_type = cfg.pop('type')
     cls = mixer_type if inspect.isclass(mixer_type) else MODELS.get(mixer_type)
     if cls is None:
-        raise KeyError(f"token mixer type '{mixer_type}' is not registered; register it with "
-                       f"@mmpoolformer.registry.MODELS.register_module() and import its file (custom_imports)")
+        raise ConfigError(f"token mixer type '{mixer_type}' is not registered; register it with "
+                          f"@mmpoolformer.registry.MODELS.register_module() and import its file (custom_imports)")
     return cls(dim=dim, **cfg)

@@ -4,10 +4,10 @@ import os
 import re
 
 import yaml
+from mmengine.config import Config
 
 from tests.helpers import ROOT
-
-RELEASE = 'https://github.com/sail-sg/poolformer/releases/download/v1.0/'
+from tests.reference_weights import OFFICIAL_RELEASE
 
 
 def indexed_models():
@@ -29,7 +29,7 @@ def test_every_config_is_indexed_once_and_every_indexed_config_exists():
     models = indexed_models()
     paths = [m['Config'] for m in models]
     configs = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
-                                                                  recursive=True))
+                                                                  recursive=True) if '/_base_/' not in p)
     assert sorted(paths) == configs  # each config once, nothing that does not exist
     for model in models:
         assert model['Name'] == os.path.splitext(os.path.basename(model['Config']))[0]
@@ -38,17 +38,16 @@ def test_every_config_is_indexed_once_and_every_indexed_config_exists():
 
 def test_weights_urls_match_the_configs_and_the_release():
     for model in indexed_models():
-        with open(os.path.join(ROOT, model['Config'])) as f:
-            text = f.read()
-        urls = set(re.findall(r"https://[^'\"]+\.pth(?:\.tar)?", text))
         backbone = model['Metadata'].get('Backbone Weights')
-        if urls:  # the config names its ImageNet initialisation itself: the index says the same
-            assert urls == {backbone}, (model['Name'], urls, backbone)
+        init_cfg = Config.fromfile(os.path.join(ROOT, model['Config'])).model.backbone.get('init_cfg') or {}
+        if init_cfg.get('checkpoint'):  # the config starts from an ImageNet file: the index names the same
+            assert init_cfg.checkpoint == backbone, (model['Name'], init_cfg.checkpoint, backbone)
         if backbone:
-            assert backbone.startswith(RELEASE) and backbone.endswith('.pth.tar')
+            assert backbone.startswith(OFFICIAL_RELEASE) and backbone.endswith('.pth.tar')
         weights = model['Weights']
         if model['Config'].startswith('configs/classification/'):  # the official ImageNet files are the classifiers
-            assert re.fullmatch(re.escape(RELEASE) + r'(poolformer_[sm]\d\d|metaformer_\w+_s12(_224)?)\.pth\.tar',
+            assert re.fullmatch(re.escape(OFFICIAL_RELEASE) +
+                                r'(poolformer_[sm]\d\d|metaformer_\w+_s12(_224)?)\.pth\.tar',
                                 weights), weights
         else:
             assert weights is None  # no trained detector/segmentor file is released by this project
@@ -65,3 +64,12 @@ def test_the_paper_results_are_indexed():
     for family in ('retinanet', 'mask_rcnn', 'fpn'):
         main = [n for n in results if n.startswith(family + '_poolformer') and not n.endswith('_demo')]
         assert main and all(results[n] for n in main), family
+
+
+def test_release_urls_are_written_once():
+    """Configs name the release files through configs/_base_/release_weights.py, which alone spells the URL."""
+    holders = [os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+               if 'github.com/sail-sg/poolformer/releases' in open(p).read()]
+    assert holders == ['configs/_base_/release_weights.py']
+    weights = Config.fromfile(os.path.join(ROOT, holders[0])).release_weights
+    assert weights['poolformer_m48'] == OFFICIAL_RELEASE + 'poolformer_m48.pth.tar' and len(weights) == 10

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmpoolformer.demo_data import make_scene
-from tests.helpers import ROOT, run_tool
+from tests.helpers import ROOT, error_line, run_tool
 
 RETINANET = 'configs/quickstart/retinanet_poolformer_s12_demo.py'
 FPN = 'configs/quickstart/fpn_poolformer_s12_demo.py'
@@ -74,13 +74,13 @@ def test_detector_macs_grow_with_the_pixel_count():
 def test_get_flops_bad_inputs_are_one_line(tmp_path):
     proc = run_tool('tools/analysis/get_flops.py', 'x99', check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == ("error: 'x99' is neither a config file nor an arch; pass a file "
+    assert error_line(proc) == ("error: 'x99' is neither a config file nor an arch; pass a file "
                                                      "from configs/ or one of s12, s24, s36, m36, m48")
     config = tmp_path / 'no_backbone.py'
     config.write_text(NO_BACKBONE)
     proc = run_tool('tools/analysis/get_flops.py', config, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == (
+    assert error_line(proc) == (
         f'error: {config}: its model (type mmpoolformer.PoolFormer) has no backbone; pass a detector or segmentor '
         f'config')
 
@@ -153,7 +153,7 @@ def test_vis_tools_bad_inputs_are_one_line(image, tmp_path):
     for args, expected in cases:
         proc = run_tool(*args, check=False)
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
-        assert proc.stderr.strip().splitlines()[-1] == expected
+        assert error_line(proc) == expected
 
 
 def test_mass_areas_of_known_fields():
@@ -188,7 +188,7 @@ def test_erf_of_a_config_backbone_and_bad_inputs(tmp_path):
     out = tmp_path / 'erf.png'
     proc = run_tool('tools/analysis/erf.py', RETINANET, '--images', f'{ROOT}/tests', '--out', out, check=False)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == f'error: --images {ROOT}/tests holds no images (jpg, png, bmp)'
+    assert error_line(proc) == f'error: --images {ROOT}/tests holds no images (jpg, png, bmp)'
     folder = tmp_path / 'images'
     folder.mkdir()
     cv2.imwrite(str(folder / 'a.png'), make_scene(np.random.default_rng(1), 96)[0])

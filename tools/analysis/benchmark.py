@@ -54,8 +54,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError as UserError  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError as UserError  # noqa: E402
 
 PEERS = ('mmpretrain', 'timm', 'official')
 
@@ -296,8 +296,8 @@ def bf16_available(device: torch.device) -> bool:
 
 
 def backbone_mode(args, device) -> dict:
+    from mmpoolformer.arch_settings import resolve_arch
     from mmpoolformer.engine.fast_inference import accelerate
-    from mmpoolformer.models.metaformer import resolve_arch
     arch = resolve_arch(args.arch)
     state = official_layout_weights(arch)
     torch.manual_seed(1)
@@ -415,7 +415,7 @@ def _train_step(model, x, optimizer, dtype=None, channels_last=False):
 
 
 def train_mode(args, device) -> dict:
-    from mmpoolformer.models.metaformer import resolve_arch
+    from mmpoolformer.arch_settings import resolve_arch
     arch = resolve_arch(args.arch)
     state = official_layout_weights(arch)
     torch.manual_seed(1)

@@ -26,9 +26,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError  # noqa: E402
-from mmpoolformer.models.metaformer import ARCH_SETTINGS, resolve_arch  # noqa: E402
+from mmpoolformer.arch_settings import ARCH_SETTINGS, resolve_arch  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 MASS_SHARES = (0.2, 0.5, 0.9)

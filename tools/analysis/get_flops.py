@@ -28,9 +28,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError  # noqa: E402
-from mmpoolformer.models.metaformer import ARCH_SETTINGS  # noqa: E402
+from mmpoolformer.arch_settings import ARCH_SETTINGS  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 
 # The paper's Table 2 (ImageNet-1K, 224x224, with the classifier): Params (M) and MACs (G).
 PAPER = {'s12': (11.9, 1.8), 's24': (21.4, 3.4), 's36': (30.9, 5.0), 'm36': (56.2, 8.8), 'm48': (73.5, 11.6)}

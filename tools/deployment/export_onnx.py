@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
 
 
 def parse_args():
@@ -40,7 +40,7 @@ def default_shape(cfg):
     its shorter side (what a square image becomes), each side rounded up to the preprocessor's padding divisor."""
     step = next((step for step in cfg.test_dataloader.dataset.pipeline if 'scale' in step), None)
     if step is None:
-        from mmpoolformer.engine.config import ConfigError
+        from mmpoolformer.errors import ConfigError
         raise ConfigError('the test pipeline has no Resize scale to export at; pass --shape H W')
     scale = step['scale']
     w, h = (scale, scale) if isinstance(scale, int) else scale

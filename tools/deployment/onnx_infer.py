@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
 
 
 def main():

@@ -26,8 +26,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmpoolformer.engine.build import run_cli  # noqa: E402
-from mmpoolformer.engine.config import ConfigError  # noqa: E402
+from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.errors import ConfigError  # noqa: E402
 from tools.visualization import image_model_parser, image_through_model  # noqa: E402
 
 MIN_SIDE = 256  # px: the long side of the drawing at least

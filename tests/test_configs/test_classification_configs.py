@@ -1,0 +1,37 @@
+"""ImageNet classification configs: each takes a training step."""
+import glob
+import os
+
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+
+from tests.helpers import ROOT, build_model, config_in_repo
+
+CONFIGS = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs/classification/*.py')))
+
+
+FIXED_GRID = ('pppf', 'ppff')  # spatial FC over the 224 px token grid
+
+
+def classifier_with_preprocessor(path: str):
+    cfg = config_in_repo(path)
+    cfg.model.data_preprocessor = cfg.data_preprocessor
+    return build_model(cfg)
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_every_classification_config_takes_a_training_step(path):
+    from mmpretrain.structures import DataSample
+    model = classifier_with_preprocessor(path).train()
+    size = 224 if any(v in path for v in FIXED_GRID) else 64
+    generator = torch.Generator().manual_seed(0)
+    data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=generator)
+                        for _ in range(2)],
+                data_samples=[DataSample().set_gt_label(label) for label in (3, 997)])
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        losses = model(**model.data_preprocessor(data, True), mode='loss')
+    loss = sum(losses.values())
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)

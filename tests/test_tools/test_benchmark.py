@@ -1,0 +1,107 @@
+"""tools/analysis/benchmark.py: peers listed and checked equal before timing, model/train/loop/onnx modes."""
+import json
+import re
+
+from mmpoolformer.engine import fast_inference as fi
+from tests.helpers import ROOT, TINY_RETINANET, error_line, run_tool
+
+OFFICIAL_STAND_IN = '''"""Stand-in for the official models/poolformer.py: its constructor and key names, mmpretrain's
+computation."""
+import torch
+from mmpretrain.models.backbones import PoolFormer as _MMPretrainPoolFormer
+
+
+class PoolFormer(_MMPretrainPoolFormer):
+    def __init__(self, layers, embed_dims=None, mlp_ratios=None, downsamples=None, fork_feat=False,
+                 layer_scale_init_value=1e-5, **kwargs):
+        assert fork_feat and all(downsamples)
+        super().__init__(arch=dict(layers=layers, embed_dims=embed_dims, mlp_ratios=mlp_ratios,
+                                   layer_scale_init_value=layer_scale_init_value), out_indices=(0, 2, 4, 6))
+
+    def forward(self, x):
+        return [y + {offset} for y in super().forward(x)]
+'''
+
+
+def test_benchmark_smoke_lists_every_peer_and_checks_outputs(tmp_path):
+    official = tmp_path / 'poolformer.py'
+    official.write_text(OFFICIAL_STAND_IN.format(offset=0))
+    out = tmp_path / 'bench.json'
+    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke', '--official-src', official, '--out', out,
+                    '--plot', tmp_path / 'scaling.png')
+    result = json.loads(out.read_text())
+    names = [r['name'] for r in result['rows']]
+    assert names[:3] == ['mmpretrain eager fp32', 'timm eager fp32', 'official eager fp32']
+    assert {'ours eager fp32', 'ours deploy fp32', 'ours fast fp32'} <= set(names)
+    for peer in ('mmpretrain', 'timm', 'official'):
+        assert f'check {peer}: max |diff| against ours' in proc.stdout
+    summary = proc.stdout.strip().splitlines()
+    summary = [line for line in summary if line.startswith('summary: ')]
+    assert len(summary) == 1
+    assert re.fullmatch(r'summary: best peer fp32 [\d.]+ ms \((mmpretrain|timm|official)\); fast fp32 [\d.]+ ms '
+                        r'\([\d.]+x\); fast bf16 (n/a|[\d.]+ ms \([\d.]+x\))', summary[0]), summary[0]
+    assert ('fast bf16 n/a' in summary[0]) == (not fi.cpu_has_bf16())
+    assert (tmp_path / 'scaling.png').stat().st_size > 1000
+    assert set(result['scaling']) == {'PoolFormer (pooling in every stage)',
+                                      'hybrid MetaFormer (attention in stages 3-4)'}
+
+
+def test_benchmark_without_official_source_says_why(tmp_path):
+    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke')
+    assert ('official                       skipped: not available: pass --official-src PATH/TO/poolformer.py (the '
+            'official definition is not on PyPI)') in proc.stdout
+
+
+def test_benchmark_refuses_to_time_models_that_differ(tmp_path):
+    official = tmp_path / 'poolformer.py'
+    official.write_text(OFFICIAL_STAND_IN.format(offset=0.01))
+    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke', '--official-src', official, check=False)
+    assert proc.returncode == 2
+    assert error_line(proc).startswith('error: official outputs differ from ours by 0.01')
+    assert 'median ms' not in proc.stdout  # nothing was timed
+
+
+def test_benchmark_model_and_train_modes_smoke(tmp_path):
+    config = tmp_path / 'tiny.py'
+    config.write_text(TINY_RETINANET.format(root=ROOT))
+    proc = run_tool('tools/analysis/benchmark.py', 'model', config, '--smoke')
+    assert 'check fast fp32: max |diff| of the network outputs against eager fp32' in proc.stdout
+    assert 'summary: eager fp32' in proc.stdout
+    proc = run_tool('tools/analysis/benchmark.py', 'train', '--smoke', '--arch', 's12')
+    assert 'check mmpretrain: loss relative diff' in proc.stdout
+    assert 'summary: best peer fp32' in proc.stdout
+
+
+LOOP_CONFIG = """_base_ = ['{root}/configs/quickstart/retinanet_poolformer_s12_demo.py']
+demo_data = None
+model = dict(backbone=dict(arch=dict(depths=[1, 1, 1, 1], embed_dims=[16, 24, 32, 40], layer_scale_init_value=0.1)),
+             neck=dict(in_channels=[24, 32, 40]))
+train_dataloader = dict(batch_size=2, dataset=dict(data_root='{data}/'))
+val_dataloader = dict(dataset=dict(data_root='{data}/'))
+val_evaluator = dict(ann_file='{data}/annotations/instances_val2017.json')
+"""
+
+
+def test_benchmark_loop_mode_compares_the_training_losses_of_amp_with_fp32(tmp_path):
+    """The config's own training loop through tools/train.py, fp32 and --amp from the same seed: per-iteration
+    losses of both and the summary line; where the CPU has no bf16, the --amp run's one-line refusal."""
+    from mmpoolformer.demo_data import make_demo_data
+    make_demo_data(str(tmp_path / 'data'), seed=5, num_train=4, num_val=2, size=64)
+    config = tmp_path / 'loop.py'
+    config.write_text(LOOP_CONFIG.format(root=ROOT, data=tmp_path / 'data' / 'coco'))
+    out = tmp_path / 'loop.json'
+    proc = run_tool('tools/analysis/benchmark.py', 'loop', config, '--iters', '2', '--out', out, check=False)
+    if not fi.cpu_has_bf16():
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        assert error_line(proc).startswith(
+            'error: the amp run stopped: error: bf16 needs a CPU with bf16 instructions')
+        return
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    fp32, amp = result['runs']['fp32'], result['runs']['amp']
+    assert len(fp32['losses']) == len(amp['losses']) == 2
+    assert fp32['losses'] != amp['losses']  # bf16 really ran
+    assert amp['max_relative_loss_diff'] == max(abs(a - f) / abs(f) for a, f in zip(amp['losses'], fp32['losses']))
+    assert amp['max_relative_loss_diff'] < 0.05
+    assert re.search(r'^summary: fp32 [\d.]+ s/iter; amp [\d.]+ s/iter \([\d.]+x, loss max relative diff '
+                     r'[\d.]+%\)$', proc.stdout, re.M), proc.stdout[-2000:]
