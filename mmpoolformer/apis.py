@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from .checkpoint import check_model_fit, load_checkpoint_file, to_model_layout
+from .checkpoint import read_model_checkpoint
 from .datasets.loading import UnreadableImageError, image_problem
 from .engine.fast_inference import accelerate
 from .errors import ConfigError
@@ -81,8 +81,7 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     if config_meta and 'classes' in config_meta:  # the config's classes (a checkpoint's own, below, win)
         model.dataset_meta = dict(config_meta)
     if checkpoint is not None:
-        state = to_model_layout(load_checkpoint_file(checkpoint, trust=trust), model.state_dict().keys())
-        check_model_fit(model, state['state_dict'], checkpoint, whole_model=True)
+        state = read_model_checkpoint(model, checkpoint, trust=trust, whole_model=True)
         model.load_state_dict(state['state_dict'], strict=True)
         meta = (state.get('meta') or {}).get('dataset_meta')
         if meta:
@@ -214,4 +213,6 @@ def draw(dataset_meta: dict, cfg, img: np.ndarray, result, out_file: str, score_
     visualizer.dataset_meta = dataset_meta
     kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
     visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,
-                              out_file=out_file, **kwargs)
+                              out_file=None, **kwargs)  # no backends: the drawing stays in the visualizer
+    from .fileio import write_image_atomically
+    write_image_atomically(out_file, mmcv.rgb2bgr(visualizer.get_image()), what='drawing')

@@ -24,3 +24,7 @@ class UnsafeCheckpointError(CheckpointError):
 
 class DataError(UserError, ValueError):
     """A data set, annotation file or image cannot be used."""
+
+
+class FileWriteError(UserError, OSError):
+    """A checkpoint or other output file could not be written completely (nothing under its final name changed)."""

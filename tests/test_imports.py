@@ -46,11 +46,12 @@ def test_subpackages_import_on_their_own_in_any_order(order):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_checkpoint_code_depends_only_on_the_arch_table_and_the_errors():
+def test_checkpoint_code_depends_only_on_the_arch_table_the_errors_and_atomic_writing():
     for path in glob.glob(os.path.join(PACKAGE, 'checkpoint', '*.py')):
         outside = {name for name, _ in package_imports(path) if not name.startswith('mmpoolformer.checkpoint')}
-        assert outside <= {'mmpoolformer.arch_settings', 'mmpoolformer.errors'}, (path, outside)
-    for leaf in ('arch_settings.py', 'errors.py'):
+        assert outside <= {'mmpoolformer.arch_settings', 'mmpoolformer.errors', 'mmpoolformer.fileio'}, (path,
+                                                                                                         outside)
+    for leaf in ('arch_settings.py', 'errors.py', 'fileio.py'):
         assert package_imports(os.path.join(PACKAGE, leaf)) in ([], [('mmpoolformer.errors', True)]), leaf
 
 

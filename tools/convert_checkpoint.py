@@ -4,18 +4,16 @@ Accepts the official ImageNet files, official mmdet 2.x / mmseg 0.x backbones an
 ``poolformer_*`` and mmpretrain checkpoints (detected from the keys). A backbone/classifier file becomes a plain
 backbone state dict (the classifier is dropped); a detector/segmentor file keeps its other parts and gets the
 renamed backbone under ``backbone.``. Files are read with torch's safe loader (``--trusted`` for a trusted file that
-needs full unpickling). The output is written to a temporary name and renamed, so DST is never left half-written.
+needs full unpickling). The output is written to a temporary name and renamed, so DST is never left half-written;
+it opens with ``torch.load(DST, weights_only=True)``.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import torch
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from mmpoolformer.checkpoint import convert_weights, read_weights, unwrap_state_dict  # noqa: E402
+from mmpoolformer.checkpoint import convert_weights, read_weights, save_checkpoint_file, unwrap_state_dict  # noqa: E402
 from mmpoolformer.checkpoint.formats import guess_arch  # noqa: E402
 from mmpoolformer.cli import run_cli  # noqa: E402
 
@@ -32,10 +30,7 @@ def main():
     state = converted.full_state_dict()
     meta = dict(converted_from=osp.basename(args.src), source_layout=converted.layout,
                 arch=guess_arch(converted.backbone))
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    partial = args.dst + '.partial'
-    torch.save(dict(meta=meta, state_dict=state), partial)
-    os.replace(partial, args.dst)
+    save_checkpoint_file(dict(meta=meta, state_dict=state), args.dst, what='converted checkpoint')
     print(f'wrote {args.dst}: {len(converted.backbone)} backbone tensors (arch {meta["arch"]}, from the '
           f'{converted.layout} layout), {len(converted.outside)} other tensors kept, {len(converted.dropped)} '
           f'classifier tensors dropped')

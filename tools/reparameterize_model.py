@@ -8,7 +8,6 @@ written file with the config's backbone in deploy form::
     python tools/test.py CONFIG OUT --cfg-options model.backbone.deploy=True
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -25,9 +24,8 @@ def main():
     parser.add_argument('out', help='file to write (a state dict with meta, loadable with weights_only=True)')
     parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args()
-    import torch
-
     from mmpoolformer.apis import init_model
+    from mmpoolformer.checkpoint import save_checkpoint_file
     model, cfg = init_model(args.config, args.checkpoint, trust=args.trust_checkpoint, fast={})
     backbone = getattr(model, 'backbone', None)
     if not hasattr(backbone, 'switch_to_deploy'):
@@ -41,10 +39,7 @@ def main():
     meta = dict(deploy=True, config=osp.basename(args.config), source=osp.basename(args.checkpoint))
     if getattr(model, 'dataset_meta', None):
         meta['dataset_meta'] = dict(model.dataset_meta)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    partial = args.out + '.partial'
-    torch.save(dict(meta=meta, state_dict=state), partial)
-    os.replace(partial, args.out)
+    save_checkpoint_file(dict(meta=meta, state_dict=state), args.out, what='deploy checkpoint')
     print(f'wrote {args.out}: {len(state)} tensors, backbone folded'
           + (f' ({len(unfolded)} terms left unfolded, e.g. {unfolded[0]})' if unfolded else ' completely'))
     print(f'test it with: python tools/test.py {args.config} {args.out} --cfg-options model.backbone.deploy=True')

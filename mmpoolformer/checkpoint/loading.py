@@ -10,8 +10,9 @@ import torch
 from mmengine.logging import print_log
 
 from ..errors import CheckpointError
-from .formats import convert_weights, guess_arch, unwrap_state_dict
+from .formats import convert_weights, guess_arch, to_model_layout, unwrap_state_dict
 from .io import read_weights
+from .trust import load_checkpoint_file
 
 
 def model_label(module: torch.nn.Module) -> str:
@@ -108,3 +109,17 @@ def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, 
     if ignored:
         print_log(f'{label}: ignored from the file: {_short_list(ignored)}', logger='current')
     return report
+
+
+def read_model_checkpoint(model: torch.nn.Module, filename: str, trust: bool = False,
+                          whole_model: bool = False) -> dict:
+    """Read the whole-model checkpoint ``filename`` for ``model``: the one sequence every caller uses
+    (``load_from``, ``--resume``, testing, :func:`mmpoolformer.apis.init_model`).
+
+    The file is read safely (full unpickling only for a trusted file, :func:`~.trust.load_checkpoint_file`), its
+    encoded objects rebuilt, its weights renamed to the model's layout (:func:`~.formats.to_model_layout`) and
+    checked against the model (:func:`check_model_fit`; every tensor both ways with ``whole_model``). Returns the
+    checkpoint dict, ``state_dict`` in model layout and the other entries (``meta``, optimizer, ...) kept."""
+    checkpoint = to_model_layout(load_checkpoint_file(filename, trust=trust), model.state_dict().keys())
+    check_model_fit(model, checkpoint['state_dict'], filename, whole_model=whole_model)
+    return checkpoint

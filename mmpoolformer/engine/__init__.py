@@ -1,8 +1,9 @@
 from .autocast_optim_wrapper import AutocastOptimWrapper
+from .checkpoint_hook import SafeCheckpointHook
 from .fast_inference import FastInferenceHook, accelerate
 from .nonfinite_loss import NonFiniteLossError, NonFiniteLossHook
 from .random_state import RandomStateHook
 from .runner import SafeRunner, build_runner
 
 __all__ = ['AutocastOptimWrapper', 'FastInferenceHook', 'accelerate', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'RandomStateHook', 'SafeRunner', 'build_runner']
+           'RandomStateHook', 'SafeCheckpointHook', 'SafeRunner', 'build_runner']

@@ -1,30 +1,51 @@
-"""MMEngine Runner with crash-safe checkpoints and safe loading; used by ``tools/train.py`` and ``tools/test.py``."""
+"""MMEngine Runner with safe, crash-safe checkpoints and clear errors. Configs declare it (``runner_type``, in
+``configs/_base_/mmpoolformer_runtime.py``), so every entry point that honours ``runner_type`` (this toolbox's tools,
+MMDetection's / MMSegmentation's / MMPretrain's ``tools/train.py`` and ``tools/test.py``, ``mim train/test``) runs
+the same runtime."""
 import copy
-import os
+import logging
 import os.path as osp
 
 from mmengine.dist import get_rank, is_main_process, master_only
+from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS
 from mmengine.runner import BaseLoop, Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model, find_latest_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from ..checkpoint import check_model_fit, load_checkpoint_file, record_written, to_model_layout
-from ..checkpoint.trust import latest_recorded_checkpoint
+from ..checkpoint import read_model_checkpoint
+from ..checkpoint.safe_format import decode_in_place, encode_in_place, payload_size
 from ..datasets.loading import DATASET_FIX, UnreadableImageError, use_checked_loading
+from ..evaluation import replace_metrics
+from ..fileio import write_atomically, write_text_atomically
 from ..registry import RUNNERS
-from .dataset_checks import annotation_json_errors, check_dataset
+from .checkpoint_hook import SafeCheckpointHook
+from .dataset_checks import annotation_json_errors, check_data_paths, check_dataset
 from .unreadable_images import UnreadableImageReportHook, error_line
 
 
 @RUNNERS.register_module()
 class SafeRunner(Runner):
-    """A :class:`mmengine.runner.Runner` whose checkpoints survive a kill and load without unsafe unpickling.
+    """A :class:`mmengine.runner.Runner` whose checkpoints open in every OpenMMLab loader and survive a kill or a
+    full disk.
 
+    - Checkpoints hold only what ``torch.load(weights_only=True)`` accepts: after the ``before_save_checkpoint``
+      hooks, the message hub's logs and NumPy objects are encoded (:mod:`mmpoolformer.checkpoint.safe_format`) and
+      rebuilt when a checkpoint is loaded, so ``--resume`` restores everything MMEngine's does.
     - Saving writes ``.NAME.partial`` and renames it to ``NAME`` when complete, so a process killed while writing
-      never leaves a file that looks complete; the SHA-256 of each finished file is recorded beside it.
-    - Loading (``load_from``, ``--resume``) uses torch's safe loader, and full unpickling only for files whose
-      recorded hash shows this toolbox wrote them, or when the config sets ``trust_checkpoint=True``.
+      never leaves a file that looks complete. A write that fails (disk full, file-size limit, quota, permission)
+      removes the partial file and ends in one line (:class:`~mmpoolformer.errors.FileWriteError`); the
+      config's ``CheckpointHook`` is built as :class:`~mmpoolformer.engine.SafeCheckpointHook`, which removes old
+      checkpoints only after the new one is complete, so nothing earlier is lost.
+    - Loading (``load_from``, ``--resume``, testing) goes through
+      :func:`~mmpoolformer.checkpoint.read_model_checkpoint`: torch's safe loader, full unpickling only for files an
+      earlier version of this toolbox recorded writing or when the config sets ``trust_checkpoint=True``, the one
+      fit check; :meth:`test` requires every tensor of the model from the file.
+    - The data root and annotation files of each loop are checked before it starts (one line naming a missing one).
+    - Evaluators go through :func:`~mmpoolformer.evaluation.replace_metrics`: MMDetection's ``CocoMetric`` scores a
+      model that predicts nothing (mAP 0.000, with a warning) instead of giving no metric, and the ``--out`` result
+      pickles and label maps are written completely or not at all.
     - Official mmdet 2.x / mmseg 0.x PoolFormer model files load directly: their backbone keys are renamed.
     - Each dataset is checked when built (see :func:`check_dataset`): wrong class names or an empty set are one
       clear error instead of a failure deep inside the sampler; an annotation file that is not valid JSON is named
@@ -41,6 +62,8 @@ class SafeRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         self._building_train_loop = False
+        self._testing = False  # test(): every tensor of the model must come from the checkpoint
+        self._checkpoint_to_save = None
         self._saved_state = None  # (iteration, file) of the newest checkpoint holding the training state
         super().__init__(*args, **kwargs)
         if self.cfg.get('skip_unreadable_images', False):
@@ -65,6 +88,7 @@ class SafeRunner(Runner):
         return Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     def build_evaluator(self, evaluator):
+        evaluator = replace_metrics(evaluator)
         with annotation_json_errors(evaluator):  # e.g. CocoMetric reads its ann_file when built
             return super().build_evaluator(evaluator)
 
@@ -73,10 +97,25 @@ class SafeRunner(Runner):
         return super().build_visualizer(readable_visualizer_cfg(visualizer))
 
     def train(self):
+        check_data_paths(self.cfg, 'train')
+        if self.cfg.get('val_cfg'):
+            check_data_paths(self.cfg, 'val')
         try:
             return super().train()
         except UnreadableImageError as exc:
             raise UnreadableImageError(self._stop_for_unreadable_image(exc)) from exc
+
+    def val(self):
+        check_data_paths(self.cfg, 'val')
+        return super().val()
+
+    def test(self):
+        check_data_paths(self.cfg, 'test')
+        self._testing = True
+        try:
+            return super().test()
+        finally:
+            self._testing = False
 
     def _stop_for_unreadable_image(self, exc: UnreadableImageError) -> str:
         """Save the training state (unless the newest checkpoint already holds it) before ``exc`` ends training;
@@ -97,16 +136,34 @@ class SafeRunner(Runner):
             name = f'iter_{self.iter}.pth'
             self.save_checkpoint(self.work_dir, name, meta=dict(epoch=self.epoch, iter=self.iter))
             saved = osp.join(self.work_dir, name)
-            with open(osp.join(self.work_dir, 'last_checkpoint'), 'w') as f:
-                f.write(saved)
+            write_text_atomically(osp.join(self.work_dir, 'last_checkpoint'), saved, what='checkpoint pointer')
         return f'{image}; training stopped {where} and its state is saved in {saved}: {fix}'
+
+    def register_hook(self, hook, priority=None) -> None:
+        if isinstance(hook, dict) and hook.get('type') in ('CheckpointHook', CheckpointHook):
+            hook = dict(hook, type=SafeCheckpointHook)  # old checkpoints are removed after the new one is written
+        super().register_hook(hook, priority)
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        if fn_name == 'after_load_checkpoint':  # hooks see the objects the safe file format encodes
+            decode_in_place(kwargs['checkpoint'])
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_save_checkpoint':  # after every hook has added its part: only safe types remain
+            self._checkpoint_to_save = encode_in_place(kwargs['checkpoint'])
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
-        partial = f'.{filename}.partial'
-        super().save_checkpoint(out_dir, partial, *args, **kwargs)
-        record_written(osp.join(out_dir, partial), filename)
-        os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+        """MMEngine's, written as a file that ``torch.load(weights_only=True)`` opens (see
+        :mod:`mmpoolformer.checkpoint.safe_format`), under a temporary name renamed when complete; a failed write
+        removes the partial file and ends in one line (:class:`~mmpoolformer.errors.FileWriteError`)."""
+        self._checkpoint_to_save = None
+        fix = (f'free space in {osp.abspath(out_dir)} (or pass another --work-dir), then run the same command with '
+               f'--resume to continue from the last complete checkpoint')
+        write_atomically(osp.join(out_dir, filename),
+                         lambda partial: super(SafeRunner, self).save_checkpoint(out_dir, osp.basename(partial),
+                                                                                 *args, **kwargs),
+                         what='checkpoint', fix=fix, size=lambda: payload_size(self._checkpoint_to_save or {}))
+        self._checkpoint_to_save = None
         resumable = kwargs.get('save_optimizer', True) and kwargs.get('save_param_scheduler', True)
         if isinstance(self._train_loop, BaseLoop) and resumable:  # note which iteration the file holds
             by_epoch = kwargs.get('by_epoch', True)
@@ -117,23 +174,12 @@ class SafeRunner(Runner):
         super().resume(filename, *args, **kwargs)
         self._saved_state = (self.iter, filename)
 
-    def load_or_resume(self) -> None:
-        """As MMEngine's, but auto-resume takes the newest complete checkpoint this toolbox recorded writing (MMEngine's
-        ``last_checkpoint`` pointer can lag behind it if the process was killed between the two writes)."""
-        if self._resume and self._load_from is None and not self._has_loaded:
-            self._load_from = latest_recorded_checkpoint(self.work_dir) or find_latest_checkpoint(self.work_dir)
-            self.logger.info(f'Auto resuming from the latest complete checkpoint: {self._load_from}')
-            if self._load_from is None:
-                self._resume = False
-        super().load_or_resume()
-
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = ()) -> dict:
-        checkpoint = load_checkpoint_file(filename, trust=self.cfg.get('trust_checkpoint', False))
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        checkpoint = to_model_layout(checkpoint, model.state_dict().keys())
+        checkpoint = read_model_checkpoint(model, filename, trust=self.cfg.get('trust_checkpoint', False),
+                                           whole_model=self._testing)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        check_model_fit(model, checkpoint['state_dict'], filename, whole_model=self.cfg.get('strict_checkpoint', False))
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
@@ -141,7 +187,13 @@ class SafeRunner(Runner):
 
 
 def build_runner(cfg):
-    """The runner of ``cfg``: :class:`SafeRunner` unless the config names its own ``runner_type``."""
+    """The runner of ``cfg`` as MMDetection's, MMSegmentation's and MMPretrain's tools build it: the config's
+    ``runner_type`` (``mmpoolformer.SafeRunner`` in every config of this toolbox), else MMEngine's ``Runner``, with
+    a warning that the toolbox's runtime is then missing."""
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
-    return SafeRunner.from_cfg(cfg)
+    print_log(f'{cfg.filename} declares no runner_type, so it runs on MMEngine\'s plain Runner (no safe or '
+              f'crash-safe checkpoints, no data checks); add configs/_base_/mmpoolformer_runtime.py to its _base_',
+              logger='current', level=logging.WARNING)
+    return Runner.from_cfg(cfg)
+

@@ -60,6 +60,8 @@ def test_folded_checkpoint_through_reparameterize_tool(tmp_path):
     out = tmp_path / 'deploy.pth'
     proc = run_tool('tools/reparameterize_model.py', config, ckpt, out)
     assert 'backbone folded completely' in proc.stdout
+    assert set(torch.load(out, weights_only=True)) == {'meta', 'state_dict'}  # opens in every safe loader
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['deploy.pth', 'fpn_tiny.py', 'model.pth']  # no partial
     cfg = Config.fromfile(str(config))
     cfg.model.backbone.deploy = True
     deploy_config = tmp_path / 'fpn_tiny_deploy.py'

@@ -4,6 +4,8 @@ import shutil
 import pytest
 import torch
 
+from mmpoolformer.checkpoint.io import sha256_of
+from mmpoolformer.checkpoint.safe_format import from_safe
 from tests.helpers import RunsCode, build_model, config_in_repo, error_line, printed_metrics, run_tool, write_config
 
 
@@ -33,14 +35,26 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     truncated.write_bytes(good.read_bytes()[:5000])
     assert error_line(run_tool(*test, truncated, *opts, check=False)).startswith(
         f'error: checkpoint {truncated} is truncated or not a torch file')
-    copied = tmp_path / 'copied.pth'  # a full training checkpoint that this toolbox did not record writing here
+    copied = tmp_path / 'copied.pth'  # the toolbox's checkpoints open safely wherever they are
     shutil.copy(good, copied)
-    assert error_line(run_tool(*test, copied, *opts, check=False)) == (
-        f'error: checkpoint {copied} holds objects that safe loading refuses and was not written by this toolbox (no '
+    expected = printed_metrics(run_tool(*test, good, *opts).stdout)
+    assert 'coco/bbox_mAP' in expected and printed_metrics(run_tool(*test, copied, *opts).stdout) == expected
+    # a full-pickle training checkpoint as earlier versions wrote it (HistoryBuffer, NumPy objects)
+    legacy_dir = tmp_path / 'legacy'
+    legacy_dir.mkdir()
+    legacy = legacy_dir / 'epoch_1.pth'
+    torch.save(from_safe(torch.load(good, weights_only=True)), legacy)
+    with pytest.raises(Exception, match='Unsupported global'):
+        torch.load(legacy, weights_only=True)
+    assert error_line(run_tool(*test, legacy, *opts, check=False)) == (
+        f'error: checkpoint {legacy} holds objects that safe loading refuses and was not written by this toolbox (no '
         f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
-    assert 'coco/bbox_mAP' in printed_metrics(run_tool(*test, copied, *opts, '--trust-checkpoint').stdout)
+    assert printed_metrics(run_tool(*test, legacy, *opts, '--trust-checkpoint').stdout) == expected
+    # earlier versions recorded the hash of each checkpoint they wrote: such a file still loads without the flag
+    (legacy_dir / '.mmpoolformer-written.sha256').write_text(f'{sha256_of(str(legacy))}  epoch_1.pth\n')
+    assert printed_metrics(run_tool(*test, legacy, *opts).stdout) == expected
     evil, marker = tmp_path / 'evil.pth', tmp_path / 'code_ran'
-    state = torch.load(good, weights_only=False)['state_dict']
+    state = torch.load(good, weights_only=True)['state_dict']
     torch.save({'state_dict': state, 'x': RunsCode(str(marker))}, evil)
     assert error_line(run_tool(*test, evil, *opts, check=False)) == (
         f'error: checkpoint {evil} holds objects that safe loading refuses and was not written by this toolbox (no '
