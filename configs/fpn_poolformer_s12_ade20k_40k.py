@@ -1,9 +1,8 @@
 # Semantic FPN + PoolFormer-S12, ADE20K, 40k iterations: the official PoolFormer hyper-parameters on MMSegmentation 1.
 _base_ = [
     'mmseg::_base_/models/fpn_r50.py', 'mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py', './_base_/release_weights.py'
+    'mmseg::_base_/schedules/schedule_40k.py', './_base_/release_weights.py', './_base_/mmpoolformer_runtime.py'
 ]
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 pretrained = {{_base_.release_weights.poolformer_s12}}

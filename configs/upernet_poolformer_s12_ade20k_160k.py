@@ -3,9 +3,8 @@
 # poly decay power 1.0), 2 images per GPU x 8 GPUs.
 _base_ = [
     'mmseg::_base_/models/upernet_r50.py', 'mmseg::_base_/datasets/ade20k.py', 'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_160k.py', './_base_/release_weights.py'
+    'mmseg::_base_/schedules/schedule_160k.py', './_base_/release_weights.py', './_base_/mmpoolformer_runtime.py'
 ]
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 crop_size = (512, 512)
 model = dict(

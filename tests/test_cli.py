@@ -1,4 +1,4 @@
-"""How a tool ends on an error (mmpoolformer/cli.py): a user error is one line and exit code 2, a bug keeps its
+"""How a tool ends on an error (mmpoolformer/cli/): a user error is one line and exit code 2, a bug keeps its
 traceback, MMPF_DEBUG=1 shows the traceback of user errors too."""
 import pytest
 

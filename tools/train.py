@@ -1,5 +1,9 @@
 """Train a detector, segmentor or image classifier from a config:
-python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ..."""
+python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...
+
+Argument handling only: the runtime (runner, hooks, checks) is the config's
+(``configs/_base_/mmpoolformer_runtime.py``), so MMDetection's / MMSegmentation's / MMPretrain's own
+``tools/train.py`` train the same way."""
 import argparse
 import os.path as osp
 import sys
@@ -8,7 +12,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmpoolformer.cli import add_common_args, load_config, run_cli  # noqa: E402
 from mmpoolformer.engine import build_runner  # noqa: E402
-from mmpoolformer.engine.config import check_data_paths  # noqa: E402
 
 
 def parse_args():
@@ -72,14 +75,6 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    hooks = cfg.get('custom_hooks') or []
-    for hook in ('NonFiniteLossHook', 'RandomStateHook'):
-        if not any(hook in str(h.get('type')) for h in hooks):
-            hooks = hooks + [dict(type=f'mmpoolformer.{hook}')]
-    cfg.custom_hooks = hooks
-    check_data_paths(cfg, 'train')
-    if cfg.get('val_cfg'):
-        check_data_paths(cfg, 'val')
     build_runner(cfg).train()
 
 

@@ -2,11 +2,11 @@
 # 11.9 M params, 1.8 G MACs). The official ImageNet file (official or timm layout) tests directly:
 #   tools/test.py configs/classification/poolformer_s12_in1k.py poolformer_s12.pth.tar --data-root /path/to/imagenet
 _base_ = [
+    '../_base_/mmpoolformer_runtime.py',
     'mmpretrain::_base_/datasets/imagenet_bs128_poolformer_small_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
 
 # The paper's classifier: the last stage's output through its norm (GroupNorm, 1 group), global average pooling,
 # one linear layer; initialised as the official model (truncated normal, std 0.02).

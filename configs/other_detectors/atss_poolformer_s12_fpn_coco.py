@@ -1,6 +1,5 @@
 # ATSS with a PoolFormer-S12 backbone: mmdet's ATSS config, only the backbone (and the FPN inputs) swapped.
-_base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py', '../_base_/release_weights.py']
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
+_base_ = ['mmdet::atss/atss_r50_fpn_1x_coco.py', '../_base_/release_weights.py', '../_base_/mmpoolformer_runtime.py']
 
 model = dict(
     backbone=dict(

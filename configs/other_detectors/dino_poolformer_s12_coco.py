@@ -1,6 +1,7 @@
 # DINO (4 scales) with a PoolFormer-S12 backbone: mmdet's config, only the backbone (and the neck inputs) swapped.
-_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', '../_base_/release_weights.py']
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
+_base_ = [
+    'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', '../_base_/release_weights.py', '../_base_/mmpoolformer_runtime.py'
+]
 
 model = dict(
     backbone=dict(

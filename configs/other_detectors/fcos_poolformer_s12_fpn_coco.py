@@ -1,6 +1,8 @@
 # FCOS with a PoolFormer-S12 backbone: mmdet's FCOS config, only the backbone (and the FPN inputs) swapped.
-_base_ = ['mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py', '../_base_/release_weights.py']
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
+_base_ = [
+    'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    '../_base_/release_weights.py', '../_base_/mmpoolformer_runtime.py'
+]
 
 model = dict(
     # PoolFormer's ImageNet weights expect RGB input normalised with the ImageNet mean/std (FCOS's base is caffe-style).

@@ -4,7 +4,8 @@ import json
 import os.path as osp
 import re
 
-from ..errors import ConfigError
+from ..demo_data import demo_data_complete
+from ..errors import ConfigError, DataError
 
 
 def _ann_file(dataset) -> str:
@@ -64,20 +65,48 @@ def _json_error(path: str):
     return None
 
 
+def _coco_problem(path: str):
+    """What a COCO-style annotation file lacks that a data set needs (its ``images`` or ``annotations``), or None."""
+    if not (path.endswith('.json') and osp.isfile(path)):
+        return None
+    try:
+        with open(path, 'rb') as f:
+            content = json.loads(f.read())
+    except ValueError:
+        return None
+    if not isinstance(content, dict):
+        return f'annotation file {path} holds a JSON {type(content).__name__}, not a COCO dict with images, ' \
+               f'annotations and categories; pass a COCO-format annotation file'
+    for key in ('images', 'annotations', 'categories'):
+        if key not in content:
+            return f"annotation file {path} has no '{key}' key; a COCO-format file needs images, annotations " \
+                   f"and categories: write it again or pass the right file"
+    for key in ('images', 'categories'):
+        if not content[key]:
+            return f"annotation file {path} has an empty '{key}' list, so the data set has no samples; pass an " \
+                   f"annotation file that lists the {key} of the data set"
+    return None
+
+
 @contextlib.contextmanager
 def annotation_json_errors(cfg):
     """Turn a JSON error raised while building a dataset/evaluator from ``cfg`` into :class:`ConfigError` naming the
-    annotation file and the position (the JSON parser's own message names neither)."""
+    annotation file and the position (the JSON parser's own message names neither), and another ``ValueError``
+    (e.g. NumPy's "need at least one array to concatenate" from MMDetection) that a COCO file lacking its images,
+    annotations or categories causes into :class:`DataError` naming the file and what it lacks."""
     try:
         yield
     except ValueError as exc:
         files = _ann_files_in_cfg(cfg)
+        if not isinstance(exc, json.JSONDecodeError) and not re.search(r'line \d+ column \d+', str(exc)):
+            incomplete = next((problem for problem in map(_coco_problem, files) if problem), None)
+            if incomplete is None:
+                raise
+            raise DataError(incomplete) from exc
         if isinstance(exc, json.JSONDecodeError) and len(files) == 1:
             broken = [(files[0], exc)]
-        elif isinstance(exc, json.JSONDecodeError) or re.search(r'line \d+ column \d+', str(exc)):
-            broken = [(path, error) for path, error in ((p, _json_error(p)) for p in files) if error is not None]
         else:
-            raise
+            broken = [(path, error) for path, error in ((p, _json_error(p)) for p in files) if error is not None]
         if not broken:
             raise
         path, error = broken[0]
@@ -85,3 +114,30 @@ def annotation_json_errors(cfg):
                  else ' '.join(str(error).split()))
         raise ConfigError(f'annotation file {path} is not valid JSON ({where}); the file is truncated or damaged: '
                           f'download or write it again') from exc
+
+
+def check_data_paths(cfg, stage: str) -> None:
+    """Fail early, in one line, if the data root or annotation file of the ``stage`` ('train'/'val'/'test') loader
+    is missing, or if a quickstart config's demo data set (its ``demo_data`` dict) is not written completely."""
+    if cfg.get('demo_data'):
+        if not demo_data_complete(**cfg.demo_data):
+            raise ConfigError(f"the demo data set in {cfg.demo_data['root']} is missing, unfinished or written with "
+                              f"other settings; write it with python tools/make_demo_data.py --config "
+                              f"{cfg.filename} (with the same --data-root/--cfg-options), or run "
+                              f"bash tools/quickstart.sh")
+    loader = cfg.get(f'{stage}_dataloader')
+    if not loader:
+        return
+    dataset = loader.get('dataset', {})
+    while 'dataset' in dataset and 'data_root' not in dataset:
+        dataset = dataset['dataset']
+    root = dataset.get('data_root') or ''
+    if root and not osp.isdir(root):
+        raise ConfigError(f'{stage} data root {root} does not exist; download the dataset there or pass '
+                          f'--data-root /path/to/data (see README, "Data")')
+    ann = dataset.get('ann_file')
+    if ann:
+        path = ann if osp.isabs(ann) else osp.join(root, ann)
+        if not osp.exists(path):
+            raise ConfigError(f'{stage} annotation file {path} does not exist; check --data-root or the dataset '
+                              f'layout described in the README')

@@ -27,7 +27,7 @@ import os
 import os.path as osp
 import subprocess
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -266,8 +266,9 @@ def accelerate(model: nn.Module, compile: bool = True, dtype: Optional[str] = No
 class FastInferenceHook(Hook):
     """Applies :func:`accelerate` to the runner's model before testing (after the checkpoint is loaded).
 
-    ``tools/test.py`` adds it when the config has a ``fast_inference`` dict (or ``--compile``/``--bf16``/``--fp16``
-    is given); its keyword arguments are those of :func:`accelerate`.
+    Its keyword arguments are those of :func:`accelerate`; without any, it takes the config's ``fast_inference``
+    dict (``configs/_base_/mmpoolformer_runtime.py`` lists the hook, ``fast_inference=None`` is plain eager), which
+    ``tools/test.py --compile/--bf16/--fp16/--deploy`` or ``--cfg-options fast_inference.compile=True`` set.
     """
 
     priority = 'VERY_LOW'
@@ -277,23 +278,18 @@ class FastInferenceHook(Hook):
         self.report: Optional[Dict[str, Any]] = None
 
     def before_test(self, runner) -> None:
+        options = self.kwargs or runner.cfg.get('fast_inference')
+        if not options:
+            return
+        if not isinstance(options, dict):
+            raise FastInferenceError(f'fast_inference={options!r} must be a dict such as dict(compile=True, '
+                                     f'dtype=None); on the command line: --cfg-options fast_inference.compile=True')
         if self.report is None:
             model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-            self.report = accelerate(model, **self.kwargs)
+            self.report = accelerate(model, **options)
 
     def after_test(self, runner) -> None:
         if self.report and self.report['compiled']:
             summary = ', '.join(f'{name} {c.compilations} graph(s) in {c.compile_seconds:.1f} s'
                                 for name, c in self.report['compiled'].items())
             runner.logger.info(f'fast inference: compilation summary: {summary}')
-
-
-def fast_inference_hooks(cfg) -> List[dict]:
-    """Hook configs for the config's ``fast_inference`` dict (empty when it is absent or None)."""
-    options = cfg.get('fast_inference')
-    if not options:
-        return []
-    if not isinstance(options, dict):
-        raise FastInferenceError(f'fast_inference={options!r} must be a dict such as dict(compile=True, dtype=None); '
-                                 f'on the command line: --cfg-options +fast_inference.compile=True')
-    return [dict(type='mmpoolformer.FastInferenceHook', **options)]

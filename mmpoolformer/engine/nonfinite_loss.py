@@ -22,7 +22,7 @@ class NonFiniteLossHook(Hook):
     iteration is skipped instead (the batch contributes zero gradient) and a warning is logged; after
     ``max_skips`` skipped iterations training stops anyway.
 
-    ``tools/train.py`` adds this hook unless the config already lists one in ``custom_hooks``.
+    Every config declares it, first in ``custom_hooks`` (``configs/_base_/mmpoolformer_runtime.py``).
     """
 
     priority = 'VERY_HIGH'
@@ -50,7 +50,7 @@ class NonFiniteLossHook(Hook):
                 return zero, {k: (v if math.isfinite(float(v)) else 0.0) for k, v in log_vars.items()}
             raise NonFiniteLossError(
                 f'non-finite loss at {where}: {bad}; training stopped before this update, so the weights and '
-                f'checkpoints are unaffected; lower the learning rate, add gradient clipping, or set '
-                f"custom_hooks=[dict(type='mmpoolformer.NonFiniteLossHook', skip=True)] to skip such iterations")
+                f'checkpoints are unaffected; lower the learning rate, add gradient clipping, or pass '
+                f'--cfg-options custom_hooks.0.skip=True (this hook in the config) to skip such iterations')
 
         model.parse_losses = checked_parse_losses

@@ -30,6 +30,25 @@ def test_truncated_annotation_file(broken_data, tmp_path):
                    f'download or write it again')
 
 
+
+@pytest.mark.parametrize('damage,problem', [
+    ('no images', "has an empty 'images' list, so the data set has no samples; pass an annotation file that lists "
+                  "the images of the data set"),
+    ('no annotations key', "has no 'annotations' key; a COCO-format file needs images, annotations and categories: "
+                           "write it again or pass the right file")])
+def test_training_set_without_images_or_annotations(broken_data, tmp_path, damage, problem):
+    ann = broken_data / 'annotations' / 'instances_train2017.json'
+    content = json.loads(ann.read_text())
+    if damage == 'no images':
+        content['images'] = []
+    else:
+        del content['annotations']
+    ann.write_text(json.dumps(content))
+    msg = error_line(run_tool('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
+                              '--data-root', broken_data, check=False))
+    assert msg == f'error: annotation file {ann} {problem}'
+
+
 def test_work_dir_that_cannot_be_a_folder(data, tmp_path):
     config = write_config(tmp_path)
     a_file = tmp_path / 'a_file'

@@ -2,6 +2,9 @@
 resume equal to an uninterrupted run."""
 import json
 import os
+import re
+import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,7 +35,7 @@ def test_two_process_cpu_training_and_distributed_test(data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'distributed training on CPU with gloo, rank 0 of 2' in proc.stdout + proc.stderr
     assert checkpoints(work) == ['epoch_1.pth']
-    meta = torch.load(work / 'epoch_1.pth', weights_only=False)['meta']
+    meta = torch.load(work / 'epoch_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (1, 1)  # 4 images, 2 ranks x batch 2: one iteration per epoch
     env['PORT'] = str(free_port())
     dist = subprocess.run(['bash', 'tools/dist_test.sh', config, work / 'epoch_1.pth', '2', '--work-dir', work,
@@ -57,7 +60,7 @@ def test_sigkill_during_training_then_resume(data, tmp_path):
     last = max(int(n[6:-4]) for n in done)
     out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
     assert f'resumed epoch: {last}, iter: {2 * last}' in out.stdout + out.stderr  # 4 images, batch 2
-    assert torch.load(work / 'epoch_4.pth', weights_only=False)['meta']['epoch'] == 4
+    assert torch.load(work / 'epoch_4.pth', weights_only=True)['meta']['epoch'] == 4
 
 
 CRASH_ON_SAVE = '''
@@ -97,7 +100,45 @@ def test_kill_while_writing_a_checkpoint_never_leaves_a_usable_looking_file(data
     out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume', env=env)
     assert 'resumed epoch: 1, iter: 2' in out.stdout + out.stderr
     assert checkpoints(work) == ['epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth']
-    assert torch.load(work / 'epoch_3.pth', weights_only=False)['meta']['iter'] == 6
+    assert torch.load(work / 'epoch_3.pth', weights_only=True)['meta']['iter'] == 6
+
+
+
+def all_files(work):
+    return sorted(str(p.relative_to(work)) for p in work.rglob('*') if p.is_file() and 'vis_data' not in p.parts
+                  and not p.name.endswith(('.log', '.json', '.py')))
+
+
+def test_full_disk_while_writing_a_checkpoint_loses_nothing_and_resume_continues(data, tmp_path):
+    """A file-size limit (as a full disk or a quota) hits the write of epoch_2.pth in a resumed run that keeps one
+    checkpoint: one line naming the work dir, the size and the free space; epoch_1.pth (which MMEngine's hook would
+    have deleted first) and last_checkpoint untouched; no partial file; --resume then finishes the run."""
+    config = write_config(tmp_path, epochs=2, extra='default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))')
+    work = tmp_path / 'work'
+    args = [sys.executable, 'tools/train.py', str(config), '--work-dir', str(work), '--data-root', str(data)]
+    run_tool(*args[1:], '--cfg-options', 'train_cfg.max_epochs=1')
+    first, pointer = (work / 'epoch_1.pth').read_bytes(), (work / 'last_checkpoint').read_text()
+    limit = len(first) // 2  # far above the logs, below a checkpoint
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(args + ['--resume'], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, PYTHONWARNINGS='ignore'), preexec_fn=limit_file_size)
+    match = re.fullmatch(
+        rf'error: could not write the checkpoint epoch_2\.pth in {re.escape(str(work))} \(File too large; errno 27\): '
+        rf'it needs about ([\d.]+) MiB, ([\d.]+) MiB are free there; nothing was written under that name and '
+        rf'earlier files are untouched; free space in {re.escape(str(work))} \(or pass another --work-dir\), then '
+        rf'run the same command with --resume to continue from the last complete checkpoint', error_line(proc))
+    assert match, error_line(proc)
+    assert float(match.group(1)) == pytest.approx(len(first) / 2 ** 20, rel=0.02)
+    assert float(match.group(2)) == pytest.approx(shutil.disk_usage(work).free / 2 ** 20, abs=200)
+    assert all_files(work) == ['epoch_1.pth', 'last_checkpoint']  # no partial file, nothing removed
+    assert (work / 'epoch_1.pth').read_bytes() == first and (work / 'last_checkpoint').read_text() == pointer
+    out = run_tool(*args[1:], '--resume')  # the same command, space freed
+    assert 'resumed epoch: 1, iter: 2' in out.stdout + out.stderr
+    assert all_files(work) == ['epoch_2.pth', 'last_checkpoint']
+    assert torch.load(work / 'epoch_2.pth', weights_only=True)['meta']['iter'] == 4
 
 
 SKIP_HINT = 'or skip unreadable images with --cfg-options skip_unreadable_images=True'
@@ -139,12 +180,12 @@ def test_empty_image_in_training_saves_the_state_then_resume_finishes(broken_dat
                    f'(epoch 1) and its state is saved in {work}/iter_1.pth: restore the file or remove it from the '
                    f'annotation file, then run the same command with --resume to continue; {SKIP_HINT}')
     assert checkpoints(work) == ['iter_1.pth']
-    meta = torch.load(work / 'iter_1.pth', weights_only=False)['meta']
+    meta = torch.load(work / 'iter_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (0, 1)
     image.write_bytes(original)
     out = run_tool(*train, '--resume')
     assert 'resumed epoch: 0, iter: 1' in out.stdout + out.stderr
-    meta = torch.load(work / 'epoch_1.pth', weights_only=False)['meta']
+    meta = torch.load(work / 'epoch_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (1, 3)  # the interrupted epoch is run again from its first batch
 
 
@@ -188,20 +229,21 @@ RetinaHead.loss_by_feat = nan_on_second_call
 @pytest.mark.parametrize('skip', [False, True])
 def test_nan_loss_stops_training_or_is_skipped(data, tmp_path, skip):
     (tmp_path / 'nan_loss.py').write_text(NAN_AT_SECOND_ITERATION)
-    extra = "custom_hooks = [dict(type='mmpoolformer.NonFiniteLossHook', skip=True)]" if skip else ''
-    config = write_config(tmp_path, imports="custom_imports = dict(imports=['mmpoolformer', 'nan_loss'])",
-                          extra=extra)
+    config = write_config(tmp_path, imports="custom_imports = dict(imports=['mmpoolformer', 'nan_loss'])")
     work = tmp_path / 'work'
-    proc = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data,
+    option = ['--cfg-options', 'custom_hooks.0.skip=True'] if skip else []  # as the error line says
+    proc = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, *option,
                     env=dict(PYTHONPATH=str(tmp_path)), check=False)
     if not skip:
         msg = error_line(proc)
         assert msg.startswith('error: non-finite loss at iteration 2 (epoch 1): loss_cls=nan')
+        assert msg.endswith('or pass --cfg-options custom_hooks.0.skip=True (this hook in the config) to skip such '
+                            'iterations')
         assert checkpoints(work) == []
     else:
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert 'skipping iteration 2 (epoch 1): non-finite loss (loss_cls=nan' in proc.stdout + proc.stderr
-        state = torch.load(work / 'epoch_1.pth', weights_only=False)['state_dict']
+        state = torch.load(work / 'epoch_1.pth', weights_only=True)['state_dict']
         assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
@@ -214,12 +256,12 @@ def test_resumed_training_sees_the_same_augmentation_as_an_uninterrupted_run(dat
     run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data,
              '--cfg-options', 'train_cfg.max_epochs=1')
     assert checkpoints(split) == ['epoch_1.pth']
-    assert set(torch.load(split / 'epoch_1.pth', weights_only=False)['random_state']) == {'python', 'numpy', 'torch',
+    assert set(torch.load(split / 'epoch_1.pth', weights_only=True)['random_state']) == {'python', 'numpy', 'torch',
                                                                                            'cuda'}
     out = run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data, '--resume')
     assert 'random generators set back to their state in the resumed checkpoint' in out.stdout + out.stderr
-    expected = torch.load(whole / 'epoch_2.pth', weights_only=False)['state_dict']
-    got = torch.load(split / 'epoch_2.pth', weights_only=False)['state_dict']
+    expected = torch.load(whole / 'epoch_2.pth', weights_only=True)['state_dict']
+    got = torch.load(split / 'epoch_2.pth', weights_only=True)['state_dict']
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[k], got[k]) for k in expected)
 
@@ -236,13 +278,13 @@ def test_resume_continues_like_an_uninterrupted_run(tiny_coco, tmp_path):
     # ... and restarted with --resume
     proc = run_tool('tools/train.py', config, '--work-dir', resumed, '--resume', *common)
     assert 'resumed epoch: 1, iter: 3' in proc.stdout + proc.stderr
-    at_stop = torch.load(straight / 'epoch_1.pth', map_location='cpu', weights_only=False)
-    resumed_from = torch.load(resumed / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    at_stop = torch.load(straight / 'epoch_1.pth', map_location='cpu', weights_only=True)
+    resumed_from = torch.load(resumed / 'epoch_1.pth', map_location='cpu', weights_only=True)
     assert at_stop['param_schedulers'] == resumed_from['param_schedulers']
     for name, value in at_stop['state_dict'].items():
         torch.testing.assert_close(value, resumed_from['state_dict'][name], rtol=1e-4, atol=1e-5)
-    a = torch.load(straight / 'epoch_2.pth', map_location='cpu', weights_only=False)
-    b = torch.load(resumed / 'epoch_2.pth', map_location='cpu', weights_only=False)
+    a = torch.load(straight / 'epoch_2.pth', map_location='cpu', weights_only=True)
+    b = torch.load(resumed / 'epoch_2.pth', map_location='cpu', weights_only=True)
     assert (a['meta']['epoch'], a['meta']['iter']) == (b['meta']['epoch'], b['meta']['iter']) == (2, 6)
     assert a['param_schedulers'] == b['param_schedulers']
     lr = [g['lr'] for g in a['optimizer']['param_groups']]

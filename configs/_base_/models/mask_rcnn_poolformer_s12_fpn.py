@@ -1,7 +1,6 @@
 # Mask R-CNN + PoolFormer-S12 + FPN, the model only (mmdet's Mask R-CNN with the backbone swapped): the base of the
 # COCO config and of the quickstart.
-_base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', '../release_weights.py']
-custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)
+_base_ = ['mmdet::_base_/models/mask-rcnn_r50_fpn.py', '../release_weights.py', '../mmpoolformer_runtime.py']
 
 pretrained = {{_base_.release_weights.poolformer_s12}}
 model = dict(

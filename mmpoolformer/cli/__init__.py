@@ -15,10 +15,10 @@ from typing import Optional
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
-from .engine.config import merge_cli_options, set_data_root
-from .engine.fast_inference import FastInferenceError
-from .engine.launch import prepare_launcher
-from .errors import ConfigError, UserError
+from ..engine.fast_inference import FastInferenceError
+from ..errors import ConfigError, UserError
+from .config import merge_cli_options, set_data_root
+from .launch import prepare_launcher
 
 DEBUG_HINT = ' (MMPF_DEBUG=1 shows the traceback)'
 

@@ -1,15 +1,13 @@
-"""Config loading for the tools: ``--cfg-options`` that must name existing keys, ``--data-root``, pre-flight checks."""
+"""Config loading for the tools: ``--cfg-options`` that must name existing keys, ``--data-root``."""
 import difflib
 import importlib
 import inspect
-import os.path as osp
 from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
-from ..demo_data import demo_data_complete
 from ..errors import ConfigError
 
 
@@ -141,30 +139,3 @@ def set_data_root(cfg: Config, data_root: str) -> None:
                           f'dataset paths with --cfg-options instead')
     for key in list(cfg._cfg_dict):
         cfg[key] = _rebase(cfg[key], old.rstrip('/'), data_root.rstrip('/'))
-
-
-def check_data_paths(cfg: Config, stage: str) -> None:
-    """Fail early, in one line, if the data root or annotation file of the ``stage`` ('train'/'val'/'test') loader
-    is missing, or if a quickstart config's demo data set (its ``demo_data`` dict) is not written completely."""
-    if cfg.get('demo_data'):
-        if not demo_data_complete(**cfg.demo_data):
-            raise ConfigError(f"the demo data set in {cfg.demo_data['root']} is missing, unfinished or written with "
-                              f"other settings; write it with python tools/make_demo_data.py --config "
-                              f"{cfg.filename} (with the same --data-root/--cfg-options), or run "
-                              f"bash tools/quickstart.sh")
-    loader = cfg.get(f'{stage}_dataloader')
-    if not loader:
-        return
-    dataset = loader.get('dataset', {})
-    while 'dataset' in dataset and 'data_root' not in dataset:
-        dataset = dataset['dataset']
-    root = dataset.get('data_root') or ''
-    if root and not osp.isdir(root):
-        raise ConfigError(f'{stage} data root {root} does not exist; download the dataset there or pass '
-                          f'--data-root /path/to/data (see README, "Data")')
-    ann = dataset.get('ann_file')
-    if ann:
-        path = ann if osp.isabs(ann) else osp.join(root, ann)
-        if not osp.exists(path):
-            raise ConfigError(f'{stage} annotation file {path} does not exist; check --data-root or the dataset '
-                              f'layout described in the README')
