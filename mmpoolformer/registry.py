@@ -4,10 +4,12 @@ Each is a child of MMEngine's root registry, so ``type='mmpoolformer.PoolFormer'
 of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'])`` has run.
 """
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
@@ -19,4 +21,10 @@ OPTIM_WRAPPERS = Registry('optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope
                           locations=['mmpoolformer.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope='mmpoolformer',
-                       locations=['mmpoolformer.visualization.det', 'mmpoolformer.visualization.seg'])
+                       locations=['mmpoolformer.visualization.det', 'mmpoolformer.visualization.seg',
+                                  'mmpoolformer.visualization.cls'])
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope='mmpoolformer',
+                       locations=['mmpoolformer.visualization.written_drawings'])
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='mmpoolformer',
+                   locations=['mmpoolformer.evaluation.dump', 'mmpoolformer.evaluation.detection',
+                              'mmpoolformer.evaluation.segmentation'])

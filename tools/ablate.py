@@ -49,6 +49,7 @@ from mmengine.config import Config  # noqa: E402
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.demo_data import demo_data_complete, make_demo_data  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.fileio import write_atomically, write_text_atomically  # noqa: E402
 from tools.analysis.get_flops import config_report  # noqa: E402
 from tools.test import printed_metrics  # noqa: E402
 
@@ -299,7 +300,7 @@ def draw_chart(tasks: List[str], ablations: List[str], results: List[dict], path
         ax.set_ylabel(TASKS[task]['label'])
         ax.set_title(f'{TASKS[task]["title"]}: mean over seeds, bars = min-max', fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=CHART_DPI)
+    write_atomically(path, lambda partial: fig.savefig(partial, dpi=CHART_DPI, format='png'), what='chart')
     plt.close(fig)
 
 
@@ -378,8 +379,7 @@ def main(argv=None) -> None:
         record = run_one(*run, schedules[run[0]], args.threads, configs[run])
         with lock:
             results[run] = record
-            with open(results_path, 'w') as f:
-                json.dump(list(results.values()), f, indent=1)
+            write_text_atomically(results_path, json.dumps(list(results.values()), indent=1), what='results file')
         status = f'{TASKS[run[0]]["metric"]} {record["metric"]:.2f}' if record['ok'] else f'FAILED: {record["error"]}'
         print(f'{run[0]} {run[1]} seed {run[2]}: train {record["train_s"]:.0f} s, {status}', flush=True)
 
@@ -395,8 +395,7 @@ def main(argv=None) -> None:
     note = (f'\n\nDemo runs: {budget}'
             f'; seeds {" ".join(map(str, seeds))}; {args.jobs} runs at a time, {args.threads} thread(s) each; '
             f'{wall / 60:.1f} min for the runs of this invocation. Spread: half the max - min range over the seeds.')
-    with open(osp.join(work_root, TABLE), 'w') as f:
-        f.write(table + note + '\n')
+    write_text_atomically(osp.join(work_root, TABLE), table + note + '\n', what='results table')
     draw_chart(tasks, ablations, finished, osp.join(work_root, CHART))
     print(table + note)
     print(f'wrote {osp.join(work_root, TABLE)} and {osp.join(work_root, CHART)}')

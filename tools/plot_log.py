@@ -13,6 +13,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.fileio import write_atomically  # noqa: E402
 
 
 def read_scalars(work_dir: str) -> dict:
@@ -54,7 +55,8 @@ def main():
         ax.set_xlabel('step')
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
+    write_atomically(args.out, lambda partial: fig.savefig(partial, dpi=100, format=osp.splitext(args.out)[1][1:]
+                                                           or 'png'), what='plot')
     print(f'wrote {args.out}: {", ".join(f"{k} ({len(series[k])} points)" for k in args.keys)}')
 
 

@@ -8,7 +8,6 @@ wherever ONNX Runtime runs if the caller resizes, normalises and post-processes 
 :mod:`mmpoolformer.deployment.graphs` and :mod:`mmpoolformer.deployment.postprocess`.
 """
 import json
-import os
 import os.path as osp
 import time
 from typing import Dict, List, Optional, Tuple
@@ -19,6 +18,7 @@ from mmengine.config import Config
 
 from ..apis import build_data_preprocessor, prepare_inputs
 from ..errors import ConfigError
+from ..fileio import write_atomically
 from . import graphs, postprocess
 
 META_KEY = 'mmpoolformer'
@@ -67,8 +67,6 @@ def export_onnx(model: torch.nn.Module, cfg: Config, out: str, shape: Tuple[int,
         dynamic_shapes = ({2: torch.export.Dim.DYNAMIC, 3: torch.export.Dim.DYNAMIC},)
     example = torch.zeros(1, 3, *shape)
     start = time.perf_counter()
-    out_dir = osp.dirname(osp.abspath(out))
-    os.makedirs(out_dir, exist_ok=True)
     with torch.no_grad(), graphs.symbolic_sizes():
         program = torch.onnx.export(graph, (example,), dynamo=True, input_names=['input'],
                                     output_names=list(graph.output_names), dynamic_shapes=dynamic_shapes,
@@ -80,10 +78,16 @@ def export_onnx(model: torch.nn.Module, cfg: Config, out: str, shape: Tuple[int,
     meta = dict(kind=kind, config=cfg.pretty_text, dataset_meta=getattr(model, 'dataset_meta', None) or {},
                 export_shape=list(shape), dynamic=dynamic, outputs=list(graph.output_names))
     program.model.metadata_props[META_KEY] = json.dumps(meta)
-    program.save(out)
-    seconds = time.perf_counter() - start
     checked = [shape, (shape[0] + 32, shape[1] + 64)] if dynamic else [shape]
-    difference = self_check(graph, out, checked, kind)
+    measured = {}
+
+    def save_and_check(partial):  # the file gets its final name only once ONNX Runtime agrees with PyTorch
+        program.save(partial)
+        measured['seconds'] = time.perf_counter() - start
+        measured['difference'] = self_check(graph, partial, checked, kind)
+
+    write_atomically(out, save_and_check, what='ONNX file')
+    seconds, difference = measured['seconds'], measured['difference']
     return dict(kind=kind, inputs=['input'], outputs=list(graph.output_names), seconds=seconds,
                 size_mb=osp.getsize(out) / 2 ** 20, checked_shapes=checked, max_difference=difference)
 

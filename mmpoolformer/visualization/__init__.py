@@ -5,7 +5,9 @@
 ``min_size`` (default 512): an image whose long side is shorter is resized so that its long side is ``min_size``
 before drawing, with the boxes, masks and segmentation maps scaled by the same factors, so labels and scores are
 drawn at a legible size and still line up with the objects. Larger images are drawn as they are; ``min_size=0``
-turns upscaling off (``--cfg-options +visualizer.min_size=0``).
+turns upscaling off (``--cfg-options +visualizer.min_size=0``). Every drawing it saves (and mmpretrain's
+``UniversalVisualizer``'s, and every ``LocalVisBackend``'s) is written completely or not at all
+(:mod:`.written_drawings`).
 """
 from typing import Optional, Tuple
 
@@ -16,22 +18,31 @@ import torch.nn.functional as F
 
 DEFAULT_MIN_SIZE = 512
 
-_READABLE = {
-    'DetLocalVisualizer': 'det', 'mmdet.DetLocalVisualizer': 'det',
-    'SegLocalVisualizer': 'seg', 'mmseg.SegLocalVisualizer': 'seg',
+# visualizer type -> (module of this package, class replacing it)
+_REPLACEMENTS = {
+    'DetLocalVisualizer': ('det', 'ReadableDetVisualizer'),
+    'SegLocalVisualizer': ('seg', 'ReadableSegVisualizer'),
+    'UniversalVisualizer': ('cls', 'UniversalVisualizerWritingAtomically'),
 }
 
 
 def readable_visualizer_cfg(cfg):
-    """``cfg`` (a visualizer config) with mmdet's/mmseg's local visualizer replaced by the upscaling one; any other
-    visualizer config is returned unchanged."""
-    if not isinstance(cfg, dict) or not isinstance(cfg.get('type'), str) or cfg['type'] not in _READABLE:
+    """``cfg`` (a visualizer config) with mmdet's/mmseg's local visualizer replaced by the upscaling one and
+    mmpretrain's by one writing atomically, and ``LocalVisBackend`` backends by ones writing atomically (see
+    :mod:`.written_drawings`); any other visualizer config is returned unchanged."""
+    if not isinstance(cfg, dict) or not isinstance(cfg.get('type'), str):
         return cfg
-    if _READABLE[cfg['type']] == 'det':
-        from .det import ReadableDetVisualizer as readable
-    else:
-        from .seg import ReadableSegVisualizer as readable
-    return dict(cfg, type=readable)
+    import importlib
+
+    from .written_drawings import with_local_backends_writing_atomically
+    name = cfg['type'].split('.')[-1]
+    if name not in _REPLACEMENTS:
+        return cfg
+    module, cls = _REPLACEMENTS[name]
+    cfg = dict(cfg, type=getattr(importlib.import_module(f'{__name__}.{module}'), cls))
+    if 'vis_backends' in cfg:
+        cfg['vis_backends'] = with_local_backends_writing_atomically(cfg['vis_backends'])
+    return cfg
 
 
 def _resize_maps(maps, size: Tuple[int, int]):

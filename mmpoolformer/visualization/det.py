@@ -3,10 +3,11 @@ from mmdet.visualization import DetLocalVisualizer
 
 from ..registry import VISUALIZERS
 from . import DEFAULT_MIN_SIZE, upscale_for_drawing
+from .written_drawings import WritesDrawingsAtomically
 
 
 @VISUALIZERS.register_module()
-class ReadableDetVisualizer(DetLocalVisualizer):
+class ReadableDetVisualizer(WritesDrawingsAtomically, DetLocalVisualizer):
     """``DetLocalVisualizer`` that draws an image whose long side is below ``min_size`` upscaled to ``min_size``
     (ground truth and predictions scaled to match), and labels and scores at least ``min_font_size`` points high
     (mmdet draws the labels of boxes under about 175 x 175 px at half size), so they are legible."""
@@ -23,6 +24,7 @@ class ReadableDetVisualizer(DetLocalVisualizer):
                           else max(int(font_sizes), self.min_font_size))
         return super().draw_texts(texts, positions, font_sizes, *args, **kwargs)
 
-    def add_datasample(self, name, image, data_sample=None, *args, **kwargs):
+    def add_datasample(self, name, image, data_sample=None, *args, out_file=None, **kwargs):
         image, data_sample = upscale_for_drawing(image, data_sample, self.min_size)
-        return super().add_datasample(name, image, data_sample, *args, **kwargs)
+        with self.drawing_to(out_file):  # written completely or not at all
+            return super().add_datasample(name, image, data_sample, *args, out_file=None, **kwargs)

@@ -113,11 +113,12 @@ def test_detections_match_pytorch_one_to_one_at_two_sizes(data, tmp_path):
 
 def test_a_size_fixed_inside_the_graph_is_caught_at_export(data, tmp_path, monkeypatch):
     """Without the symbolic-size rewrite of mmseg's Upsample the dynamic graph keeps the traced sizes; the
-    export's own check in ONNX Runtime at a second size must refuse the file."""
+    export's own check in ONNX Runtime at a second size must refuse the file, which never gets its name."""
     model, cfg, _, _ = tiny(tmp_path, data, TINY_FPN, 'fpn')
     monkeypatch.setattr(graphs, 'symbolic_sizes', contextlib.nullcontext)
     with pytest.raises(RuntimeError, match=r'differs from PyTorch by .* at input 128x160; the export is wrong'):
         export_onnx(model, cfg, str(tmp_path / 'bad.onnx'), (96, 96), dynamic=True)
+    assert not list(tmp_path.glob('*bad.onnx*'))  # a refused export leaves no file, not even a partial one
 
 
 def test_static_export_refuses_another_size_in_one_line(data, tmp_path):

@@ -56,6 +56,7 @@ import torch  # noqa: E402
 
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError as UserError  # noqa: E402
+from mmpoolformer.fileio import write_atomically, write_text_atomically  # noqa: E402
 
 PEERS = ('mmpretrain', 'timm', 'official')
 
@@ -394,7 +395,8 @@ def plot_scaling(args, device) -> dict:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(args.plot)
+    write_atomically(args.plot, lambda partial: fig.savefig(partial, format=osp.splitext(args.plot)[1][1:] or 'png'),
+                     what='plot')
     print(f'wrote {args.plot}')
     return curves
 
@@ -750,8 +752,7 @@ def main(argv=None):
     modes = dict(backbone=backbone_mode, train=train_mode, model=model_mode, loop=loop_mode, onnx=onnx_mode)
     result = modes[args.mode](args, device)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+        write_text_atomically(args.out, json.dumps(result, indent=1), what='results file')
         print(f'wrote {args.out}')
 
 

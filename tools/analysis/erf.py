@@ -29,6 +29,7 @@ import torch  # noqa: E402
 from mmpoolformer.arch_settings import ARCH_SETTINGS, resolve_arch  # noqa: E402
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.fileio import write_atomically  # noqa: E402
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 MASS_SHARES = (0.2, 0.5, 0.9)
@@ -111,7 +112,8 @@ def draw(fields: Dict[str, np.ndarray], areas: Dict[str, Dict[float, float]], ou
     fig.suptitle(f'effective receptive field of the last stage ({shape[0]}x{shape[1]} input; share of the area '
                  f'holding 20/50/90 % of the mass)', fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
-    fig.savefig(out)
+    write_atomically(out, lambda partial: fig.savefig(partial, format=osp.splitext(out)[1][1:] or 'png'),
+                     what='drawing')
     plt.close(fig)
 
 

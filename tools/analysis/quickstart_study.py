@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)  # run from a clone
 
+from mmpoolformer.fileio import write_text_atomically  # noqa: E402
 from tools.test import printed_metrics  # noqa: E402
 
 # metric -> the value the worst run must reach (the targets); 'seconds' is the time budget of one run
@@ -122,10 +123,8 @@ def main(argv=None) -> int:
     table = summarise(results)
     print(table)
     if args.out:
-        with open(args.out, 'w') as f:
-            f.write(table + '\n')
-        with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-            json.dump(results, f, indent=1)
+        write_text_atomically(args.out, table + '\n', what='results table')
+        write_text_atomically(osp.splitext(args.out)[0] + '.json', json.dumps(results, indent=1), what='results file')
     return 0 if all(r['ok'] for r in results) else 1
 
 

@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
 
 from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.fileio import write_text_atomically  # noqa: E402
 
 
 def main():
@@ -49,8 +50,7 @@ def main():
         for key, value in report.get(f'metrics_{name}', {}).items():
             print(f'{name}/{key}: {value}')
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
+        write_text_atomically(args.out, json.dumps(report, indent=1), what='report')
 
 
 if __name__ == '__main__':

@@ -28,6 +28,7 @@ import torch  # noqa: E402
 
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.fileio import write_image_atomically  # noqa: E402
 from tools.visualization import image_model_parser, image_through_model  # noqa: E402
 
 MIN_SIDE = 256  # px: the long side of the drawing at least
@@ -111,8 +112,7 @@ def main(argv=None) -> None:
     size = (shown.shape[1], shown.shape[0])
     heat = cv2.resize(heat.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     drawing = show_cam_on_image(shown.astype(np.float32) / 255, np.clip(heat, 0, 1), use_rgb=True)
-    if not cv2.imwrite(args.out, cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR)):
-        raise ConfigError(f'could not write {args.out}; check the folder exists and the extension (png, jpg)')
+    write_image_atomically(args.out, cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR), what='drawing')
     print(f'wrote {args.out} ({title}; {size[0]}x{size[1]} px)')
 
 

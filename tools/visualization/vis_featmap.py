@@ -22,6 +22,7 @@ import torch  # noqa: E402
 
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.fileio import write_image_atomically  # noqa: E402
 from tools.visualization import image_model_parser, image_through_model  # noqa: E402
 
 MIN_SIDE = 256  # px: the long side of each drawn panel at least
@@ -83,8 +84,7 @@ def main(argv=None) -> None:
         rows.append(np.concatenate(panels, axis=1))
     width = max(r.shape[1] for r in rows)
     canvas = np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
-    if not cv2.imwrite(args.out, cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
-        raise ConfigError(f'could not write {args.out}; check the folder exists and the extension (png, jpg)')
+    write_image_atomically(args.out, cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), what='drawing')
     print(f'wrote {args.out} ({len(rows)} row(s), {canvas.shape[1]}x{canvas.shape[0]} px)')
 
 
