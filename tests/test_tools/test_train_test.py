@@ -60,7 +60,7 @@ def test_detection_train_then_test_end_to_end(kind, tiny_coco, tmp_path):
     if kind == 'mask_rcnn':
         assert metrics['coco/segm_mAP'] == round(coco_map_of_dump(dumped, ann_file, 'segm'), 3)
     # The same weights in the official mmdet 2.19 layout evaluate directly, to the same numbers.
-    trained = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    trained = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
     official = tmp_path / 'official_layout.pth'
     torch.save(dict(meta=dict(mmdet_version='2.19.0'), state_dict=to_official_layout(trained)), official)
     assert printed_metrics(run_tool('tools/test.py', config, official, *test_args).stdout) == metrics
