@@ -1,10 +1,14 @@
-"""mmpoolformer: PoolFormer / MetaFormer backbones for the OpenMMLab 2.0 stack.
+"""mmpoolformer: PoolFormer / MetaFormer backbones (and the MetaFormer baselines CAFormer, ConvFormer, PoolFormerV2,
+IdentityFormer, RandFormer) for the OpenMMLab 2.0 stack.
 
 Importing the package registers its modules in the ``mmpoolformer`` registry scope, so configs can use
 ``custom_imports=dict(imports=['mmpoolformer'])`` and ``type='mmpoolformer.PoolFormer'``.
 """
 from . import datasets, engine  # noqa: F401  (registers transforms and the runner)
-from .models import MetaFormer, PoolFormer  # noqa: F401  (registers the models)
+
+# importing the models registers them
+from .models import CAFormer, ConvFormer, IdentityFormer, MetaFormer, PoolFormer, PoolFormerV2, RandFormer
 
 __version__ = '0.1.0'
-__all__ = ['MetaFormer', 'PoolFormer', '__version__']
+__all__ = ['MetaFormer', 'PoolFormer', 'CAFormer', 'ConvFormer', 'PoolFormerV2', 'IdentityFormer', 'RandFormer',
+           '__version__']

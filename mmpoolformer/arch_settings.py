@@ -1,10 +1,15 @@
-"""The paper's PoolFormer architectures by name, and the expansion of an arch name or dict to all its settings.
+"""The architectures by name, and the expansion of an arch name or dict to all its settings.
 
-A leaf module: the backbone and the weight converters both read the table, so it imports nothing from the package
+``ARCH_SETTINGS`` holds the PoolFormer sizes of the MetaFormer paper; ``BASELINE_ARCH_SETTINGS`` the sizes of each
+family of "MetaFormer Baselines for Vision" (Yu et al., TPAMI 2023; sail-sg/metaformer): CAFormer and ConvFormer
+(S18, S36, M36, B36), PoolFormerV2, IdentityFormer and RandFormer (S12, S24, S36, M36, M48). The baselines have no
+layer scale and a learnable residual scale (init 1) in stages 3 and 4.
+
+A leaf module: the backbones and the weight converters both read the tables, so it imports nothing from the package
 except its errors.
 """
 import copy
-from typing import Union
+from typing import Dict, Optional, Union
 
 from .errors import ConfigError
 
@@ -23,21 +28,56 @@ ARCH_SETTINGS = {
 }
 
 
-def resolve_arch(arch: Union[str, dict]) -> dict:
-    """Return the full arch dict (depths, embed_dims, mlp_ratios, layer_scale_init_value) for a name or a dict."""
+def _baseline(depths, embed_dims) -> dict:
+    return dict(depths=depths, embed_dims=embed_dims, mlp_ratios=[4, 4, 4, 4], layer_scale_init_value=None,
+                res_scale_init_values=[None, None, 1.0, 1.0])
+
+
+_SMALL_DIMS = [64, 128, 320, 512]
+# ConvFormer and CAFormer sizes (sail-sg/metaformer metaformer_baselines.py).
+_CONV_SIZES = {
+    's18': _baseline([3, 3, 9, 3], _SMALL_DIMS),
+    's36': _baseline([3, 12, 18, 3], _SMALL_DIMS),
+    'm36': _baseline([3, 12, 18, 3], [96, 192, 384, 576]),
+    'b36': _baseline([3, 12, 18, 3], [128, 256, 512, 768]),
+}
+# PoolFormerV2, IdentityFormer and RandFormer sizes: PoolFormer's depths and widths.
+_POOL_SIZES = {name: _baseline(arch['depths'], arch['embed_dims']) for name, arch in ARCH_SETTINGS.items()}
+
+BASELINE_ARCH_SETTINGS: Dict[str, Dict[str, dict]] = {
+    'caformer': _CONV_SIZES,
+    'convformer': _CONV_SIZES,
+    'poolformerv2': _POOL_SIZES,
+    'identityformer': _POOL_SIZES,
+    'randformer': _POOL_SIZES,
+}
+
+
+def resolve_arch(arch: Union[str, dict], table: Optional[Dict[str, dict]] = None, family: str = 'PoolFormer') -> dict:
+    """Return the full arch dict (depths, embed_dims, mlp_ratios, layer_scale_init_value, res_scale_init_values)
+    for a name of ``table`` (default: PoolFormer's ``ARCH_SETTINGS``) or a dict; ``family`` names the table in
+    errors. A dict gets PoolFormer's defaults for what it leaves out (mlp ratio 4, layer scale 1e-5, no residual
+    scale), or those of the table's models when it is a baseline table."""
+    table = ARCH_SETTINGS if table is None else table
     if isinstance(arch, str):
-        if arch.lower() not in ARCH_SETTINGS:
-            raise ConfigError(f"arch='{arch}' is unknown; choose one of {sorted(ARCH_SETTINGS)} or pass a dict "
+        if arch.lower() not in table:
+            raise ConfigError(f"arch='{arch}' is unknown for {family}; choose one of {sorted(table)} or pass a dict "
                               f"with depths and embed_dims")
-        return copy.deepcopy(ARCH_SETTINGS[arch.lower()])
+        full = copy.deepcopy(table[arch.lower()])
+        full.setdefault('res_scale_init_values', [None] * len(full['depths']))
+        return full
     missing = {'depths', 'embed_dims'} - set(arch)
     if missing:
         raise ConfigError(f'arch dict {arch} lacks {sorted(missing)}; it needs depths and embed_dims '
-                              f'(mlp_ratios and layer_scale_init_value are optional)')
+                          f'(mlp_ratios, layer_scale_init_value and res_scale_init_values are optional)')
     num_stages = len(arch['depths'])
-    full = dict(mlp_ratios=[4] * num_stages, layer_scale_init_value=1e-5)
+    template = next(iter(table.values()))
+    full = dict(mlp_ratios=[4] * num_stages, layer_scale_init_value=template['layer_scale_init_value'],
+                res_scale_init_values=(list(template['res_scale_init_values'])
+                                       if 'res_scale_init_values' in template and num_stages == 4
+                                       else [None] * num_stages))
     full.update(copy.deepcopy(arch))
-    for key in ('embed_dims', 'mlp_ratios'):
+    for key in ('embed_dims', 'mlp_ratios', 'res_scale_init_values'):
         if len(full[key]) != num_stages:
             raise ConfigError(f'arch {key}={full[key]} has {len(full[key])} entries but depths has {num_stages}')
     return full

@@ -1,7 +1,9 @@
 """Convert a PoolFormer weight file to mmpoolformer's key layout: python tools/convert_checkpoint.py SRC DST
 
 Accepts the official ImageNet files, official mmdet 2.x / mmseg 0.x backbones and trained models, timm
-``poolformer_*`` and mmpretrain checkpoints (detected from the keys). A backbone/classifier file becomes a plain
+``poolformer_*`` and mmpretrain checkpoints, and the MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2,
+IdentityFormer, RandFormer: official ``<name>.pth`` and timm's ``model.safetensors`` / ``pytorch_model.bin``), all
+detected from the keys. A backbone/classifier file becomes a plain
 backbone state dict (the classifier is dropped); a detector/segmentor file keeps its other parts and gets the
 renamed backbone under ``backbone.``. Files are read with torch's safe loader (``--trusted`` for a trusted file that
 needs full unpickling). The output is written to a temporary name and renamed, so DST is never left half-written;

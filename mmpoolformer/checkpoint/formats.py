@@ -11,6 +11,10 @@ Layouts understood (detected from the key names, after unwrapping ``state_dict``
   classifier ``head.norm``/``head.fc``).
 - ``mmpoolformer``: this toolbox's own names.
 
+The MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2, IdentityFormer, RandFormer; official and timm)
+are recognised too and renamed by ``baseline_formats.py``; their classifier pools before its final norm, so that norm
+goes to the neck (``neck.norm``, :class:`~mmpoolformer.models.GlobalPoolNorm`).
+
 The official ``network`` list holds, in order, each stage's blocks, preceded (from stage 2 on) by its downsampling
 convolution (``network.N.proj``) and, in the attention hybrids ``metaformer_pppa/ppaa_s12_224``, by a position
 embedding (``network.N.pos_embed``); the entries are told apart by their keys, not by their index. The stage-output
@@ -31,6 +35,7 @@ import torch
 
 from ..arch_settings import ARCH_SETTINGS
 from ..errors import CheckpointError
+from .baseline_formats import baseline_arch_name, convert_baseline, is_baseline
 
 WRAPPER_KEYS = ('state_dict', 'model', 'module')
 
@@ -48,6 +53,7 @@ class ConvertedWeights:
     outside: tensors outside the backbone (neck, heads of a detector file), under their full original names.
     prefix: the backbone prefix found in the file ('' for a backbone/classifier file, 'backbone.' for a model).
     layout: 'official', 'timm' or 'mmpoolformer'.
+    baseline: whether the file is a MetaFormer baseline's (its classifier also has ``mlp.*`` for an MLP head).
     """
     backbone: Dict[str, torch.Tensor]
     dropped: List[str] = field(default_factory=list)
@@ -55,6 +61,7 @@ class ConvertedWeights:
     outside: Dict[str, torch.Tensor] = field(default_factory=dict)
     prefix: str = ''
     layout: str = ''
+    baseline: bool = False
 
     def full_state_dict(self) -> Dict[str, torch.Tensor]:
         """Backbone (renamed) plus everything outside it, classifier dropped. The backbone keeps its ``backbone.``
@@ -74,14 +81,18 @@ class ConvertedWeights:
 
         ``final_norm='backbone'`` puts the classifier's final norm where the official order has it, the last
         stage-output norm ``backbone.out_norms.{last}``; ``'neck'`` puts it in timm's order, ``neck.norm`` of
-        :class:`~mmpoolformer.models.GlobalPoolNorm`."""
+        :class:`~mmpoolformer.models.GlobalPoolNorm` (always for a baseline, which pools first). An MLP head
+        (``mlp.*``) becomes ``head.{fc1,norm,fc2}`` of :class:`~mmpoolformer.models.MlpClsHead`."""
         if not self.classifier:
             return self.full_state_dict()
-        norm = f'backbone.out_norms.{self.num_stages() - 1}.' if final_norm == 'backbone' else 'neck.norm.'
+        if final_norm == 'backbone' and not self.baseline:
+            norm = f'backbone.out_norms.{self.num_stages() - 1}.'
+        else:
+            norm = 'neck.norm.'
         state = {'backbone.' + k: v for k, v in self.backbone.items()}
         for key, value in self.classifier.items():
             part, name = key.split('.', 1)
-            state[norm + name if part == 'norm' else f'head.fc.{name}'] = value
+            state[{'norm': norm, 'fc': 'head.fc.', 'mlp': 'head.'}[part] + name] = value
         return state
 
 
@@ -107,7 +118,7 @@ def strip_module_prefix(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tenso
 
 def detect_layout(keys) -> Optional[str]:
     keys = set(keys)
-    if 'patch_embed.proj.weight' in keys:
+    if 'patch_embed.proj.weight' in keys or 'downsample_layers.0.conv.weight' in keys:
         return 'official'
     if 'stem.conv.weight' in keys:
         return 'timm'
@@ -127,7 +138,8 @@ def _find_prefix(state: Dict[str, torch.Tensor], prefix: Optional[str], source: 
             return candidate
     sample = ', '.join(sorted(state)[:4])
     raise CheckpointError(f'checkpoint {source} is not in a PoolFormer layout this toolbox knows (first keys: '
-                          f'{sample}); expected official, timm, mmpretrain or mmpoolformer PoolFormer weights')
+                          f'{sample}); expected official, timm, mmpretrain or mmpoolformer weights of PoolFormer or '
+                          f'a MetaFormer baseline')
 
 
 def _official_network(keys) -> Dict[int, Tuple[str, int]]:
@@ -210,9 +222,15 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
     layout = detect_layout(inner)
     if layout is None:
         raise CheckpointError(f'checkpoint {source}: the keys under prefix "{prefix}" are not a PoolFormer layout')
-    rename = {'official': _official_renamer(inner), 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
     outside = {k: v for k, v in state.items() if not k.startswith(prefix)}
-    result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout, outside=outside)
+    baseline = is_baseline(inner, layout)
+    result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout, outside=outside, baseline=baseline)
+    if baseline and layout != 'mmpoolformer':
+        backbone, result.classifier, classifier_keys, unknown = convert_baseline(inner, layout)
+        result.backbone = dict(backbone, **{k: inner[k] for k in unknown})  # unknown keys: refused by the fit check
+        result.dropped = [prefix + k for k in classifier_keys]
+        return result
+    rename = {'official': _official_renamer(inner), 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
     if outside and all(k.startswith('head.') for k in outside):  # an image classifier (mmpretrain): drop its head
         result.dropped.extend(sorted(outside))
         result.classifier = {k.replace('head.fc.', 'fc.', 1): v for k, v in outside.items()
@@ -242,6 +260,8 @@ def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
         depths.append(max(blocks) + 1)
         dims.append(backbone[f'stages.{stage}.blocks.0.norm1.weight'].shape[0]
                     if f'stages.{stage}.blocks.0.norm1.weight' in backbone else None)
+    if 'stem_norm.weight' in backbone:
+        return baseline_arch_name(backbone, depths, dims)
     for name, arch in ARCH_SETTINGS.items():
         if arch['depths'] == depths and arch['embed_dims'] == dims:
             return name

@@ -16,6 +16,7 @@ import torch
 from ..errors import CheckpointError, UnsafeCheckpointError
 
 DOWNLOAD_TIMEOUT_S = 20
+GENERIC_NAMES = ('model.safetensors', 'pytorch_model.bin')
 
 
 def cached_download(url: str) -> str:
@@ -24,7 +25,7 @@ def cached_download(url: str) -> str:
     The download goes to a temporary name and is renamed when complete, so an interrupted one is never used.
     """
     cache_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    target = osp.join(cache_dir, osp.basename(url.split('?')[0]))
+    target = osp.join(cache_dir, cache_name(url))
     if osp.isfile(target):
         return target
     os.makedirs(cache_dir, exist_ok=True)
@@ -43,6 +44,17 @@ def cached_download(url: str) -> str:
         if osp.exists(partial):
             os.remove(partial)
     return target
+
+
+def cache_name(url: str) -> str:
+    """The file name a download of ``url`` is cached under: its own name, or for the hub's generic names
+    (``model.safetensors``, ``pytorch_model.bin``) the repository's name before it, e.g.
+    ``.../timm/caformer_s18.sail_in1k/resolve/main/model.safetensors`` ->
+    ``caformer_s18.sail_in1k-model.safetensors``."""
+    parts = url.split('?')[0].rstrip('/').split('/')
+    if parts[-1] in GENERIC_NAMES and 'resolve' in parts:
+        return f"{parts[parts.index('resolve') - 1]}-{parts[-1]}"
+    return parts[-1]
 
 
 def resolve_path(path_or_url: str) -> str:
@@ -79,10 +91,13 @@ def _newest_checkpoint_in(folder: str):
 def read_weights(path_or_url: str, trusted: bool = False) -> Any:
     """Load a torch weight file onto the CPU.
 
-    Files are read with ``torch.load(weights_only=True)``, which cannot run code. A file that needs full unpickling
+    Files are read with ``torch.load(weights_only=True)``, which cannot run code (safetensors files, e.g. timm's
+    hub ``model.safetensors``, with the safetensors reader). A file that needs full unpickling
     is refused unless ``trusted=True``. A truncated or non-torch file is refused with a one-line reason.
     """
     path = resolve_path(path_or_url)
+    if is_safetensors(path):
+        return read_safetensors(path)
     try:
         return torch.load(path, map_location='cpu', weights_only=not trusted)
     except pickle.UnpicklingError as exc:
@@ -98,6 +113,25 @@ def read_weights(path_or_url: str, trusted: bool = False) -> Any:
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f'checkpoint {path} is truncated or not a torch file ({reason}); download or save it '
+                              f'again') from None
+
+
+def is_safetensors(path: str) -> bool:
+    """A safetensors file (possibly truncated): an 8-byte little-endian header length (under 1 GiB), then a JSON
+    header (``{``). A torch file starts with a zip or pickle signature instead."""
+    with open(path, 'rb') as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b'{' and int.from_bytes(head[:8], 'little') < 1 << 30
+
+
+def read_safetensors(path: str) -> dict:
+    """The tensors of a safetensors file (e.g. a hub ``model.safetensors``), on the CPU; the format holds no code."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    try:
+        return load_file(path, device='cpu')
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f'checkpoint {path} is truncated or not a safetensors file ({exc}); download it '
                               f'again') from None
 
 

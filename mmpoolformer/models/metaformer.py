@@ -1,24 +1,31 @@
 """MetaFormer and PoolFormer backbones ("MetaFormer Is Actually What You Need for Vision", Yu et al., CVPR 2022).
 
-A MetaFormer is a stem convolution followed by stages of blocks; every block is::
+A MetaFormer is a stem convolution (optionally followed by a norm) and stages of blocks; every block is::
 
-    x = x + DropPath(layer_scale1 * TokenMixer(Norm(x)))
-    x = x + DropPath(layer_scale2 * ConvMlp(Norm(x)))
+    x = res_scale1 * x + DropPath(layer_scale1 * TokenMixer(Norm(x)))
+    x = res_scale2 * x + DropPath(layer_scale2 * ConvMlp(Norm(x)))
 
-Stage i (i >= 1) starts with a stride-2 convolution, so stage i outputs ``embed_dims[i]`` channels at stride
-4 * 2**i. PoolFormer is the MetaFormer whose token mixer is ``Pooling`` in every stage. For dense prediction each
+with per-channel layer scales (PoolFormer) or residual scales (the MetaFormer baselines, stages 3-4), each present
+only where the arch sets an initial value.
+
+Stage i (i >= 1) starts with a stride-2 convolution (in the baselines after a norm of its input), so stage i
+outputs ``embed_dims[i]`` channels at stride 4 * 2**i. PoolFormer is the MetaFormer whose token mixer is ``Pooling``
+in every stage; the baselines (``baselines.py``) are further presets of the same skeleton. For dense prediction each
 requested stage output passes through its own norm (``out_norms``), as in the official detection/segmentation model;
 only requested stages get one, so no parameter is left unused.
 
 Parameter names (the layout ``tools/convert_checkpoint.py`` writes)::
 
     stem.{weight,bias}                               7x7 stride-4 convolution
+    stem_norm.*                                      its norm (baselines)
+    stages.{i}.downsample_norm.*                     norm of the downsampling input, i >= 1 (baselines)
     stages.{i}.downsample.{weight,bias}              3x3 stride-2 convolution, i >= 1
     stages.{i}.pos_embed.weight                      (1, C, H0, W0) position embedding, stages given pos_embed_sizes
     stages.{i}.blocks.{j}.{norm1,norm2}.*            block norms
     stages.{i}.blocks.{j}.token_mixer.*              mixer parameters (none for Pooling)
-    stages.{i}.blocks.{j}.mlp.{fc1,fc2}.*            1x1 convolutions
+    stages.{i}.blocks.{j}.mlp.{fc1,fc2}.*            1x1 convolutions; mlp.act.* (StarReLU's scale, bias)
     stages.{i}.blocks.{j}.{layer_scale1,layer_scale2}  shape (C,)
+    stages.{i}.blocks.{j}.{res_scale1,res_scale2}      shape (C,)
     out_norms.{i}.*                                  norm of each requested stage output
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -26,23 +33,25 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_activation_layer
+import torch.utils.checkpoint as activation_checkpoint
 from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..arch_settings import resolve_arch
+from ..arch_settings import ARCH_SETTINGS, resolve_arch
 from ..checkpoint.loading import load_backbone_weights
 from ..errors import ConfigError
 from ..registry import MODELS
+from .activations import build_activation
 from .norms import build_channel_norm, join_norm, split_norm
 from .position_embedding import PositionEmbedding
-from .token_mixers import build_token_mixer
+from .token_mixers import build_token_mixer, fold_pointwise_input, pointwise_as_matmul, scale_pointwise_output
 
 
 class ConvMlp(nn.Module):
-    """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout.
+    """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout; the
+    convolutions have biases unless ``bias=False`` (the baselines).
 
     On a CPU under bf16/fp16 autocast with a channels_last input, the two 1x1 convolutions run as matrix products
     over the NHWC view of the same memory (no copy; the same parameters): oneDNN's reduced-precision matrix product
@@ -50,17 +59,16 @@ class ConvMlp(nn.Module):
     convolutions, which keeps fp32 results bit-equal to the official model.
     """
 
-    def __init__(self, dim: int, hidden_dim: int, act_cfg: dict, drop: float = 0.):
+    def __init__(self, dim: int, hidden_dim: int, act_cfg: dict, drop: float = 0., bias: bool = True):
         super().__init__()
-        self.fc1 = nn.Conv2d(dim, hidden_dim, 1)
-        self.act = build_activation_layer(act_cfg)
-        self.fc2 = nn.Conv2d(hidden_dim, dim, 1)
+        self.fc1 = nn.Conv2d(dim, hidden_dim, 1, bias=bias)
+        self.act = build_activation(act_cfg)
+        self.fc2 = nn.Conv2d(hidden_dim, dim, 1, bias=bias)
         self.drop = nn.Dropout(drop)
 
     @staticmethod
     def _as_matmul(x: torch.Tensor) -> bool:
-        return (x.device.type == 'cpu' and torch.is_autocast_enabled('cpu') and x.dim() == 4
-                and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+        return pointwise_as_matmul(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._as_matmul(x):  # (N, C, H, W) channels_last -> (N, H, W, C) view, matrix products over C
@@ -75,30 +83,41 @@ class MetaFormerBlock(nn.Module):
 
     Args:
         token_mixer: config of a mixer registered in ``mmpoolformer.registry.MODELS``; ``dim`` is filled in.
-        layer_scale_init_value: initial value of the per-channel residual scales; ``None`` disables layer scale.
+        layer_scale_init_value: initial value of the per-channel scales of the mixer and MLP branches; ``None``
+            disables layer scale.
+        res_scale_init_value: initial value of the per-channel scales of the residual (skip) paths; ``None``
+            disables them.
+        mlp_bias: whether the MLP's 1x1 convolutions have biases.
     """
 
     def __init__(self, dim: int, token_mixer: dict, mlp_ratio: float, norm_cfg: Optional[dict], act_cfg: dict,
-                 drop: float = 0., drop_path: float = 0., layer_scale_init_value: Optional[float] = 1e-5):
+                 drop: float = 0., drop_path: float = 0., layer_scale_init_value: Optional[float] = 1e-5,
+                 res_scale_init_value: Optional[float] = None, mlp_bias: bool = True):
         super().__init__()
         self.norm1 = build_channel_norm(norm_cfg, dim)
         self.token_mixer = build_token_mixer(token_mixer, dim)
         self.norm2 = build_channel_norm(norm_cfg, dim)
-        self.mlp = ConvMlp(dim, int(dim * mlp_ratio), act_cfg, drop)
+        self.mlp = ConvMlp(dim, int(dim * mlp_ratio), act_cfg, drop, bias=mlp_bias)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
-        if layer_scale_init_value is None:
-            self.layer_scale1 = self.layer_scale2 = None
-        else:
-            self.layer_scale1 = nn.Parameter(torch.full((dim,), float(layer_scale_init_value)))
-            self.layer_scale2 = nn.Parameter(torch.full((dim,), float(layer_scale_init_value)))
+        self.layer_scale1, self.layer_scale2 = self._scales(dim, layer_scale_init_value)
+        self.res_scale1, self.res_scale2 = self._scales(dim, res_scale_init_value)
+
+    @staticmethod
+    def _scales(dim: int, init_value: Optional[float]) -> Tuple[Optional[nn.Parameter], Optional[nn.Parameter]]:
+        if init_value is None:
+            return None, None
+        return (nn.Parameter(torch.full((dim,), float(init_value))),
+                nn.Parameter(torch.full((dim,), float(init_value))))
 
     @staticmethod
     def _scale(x: torch.Tensor, scale: Optional[torch.Tensor]) -> torch.Tensor:
         return x if scale is None else x * scale[:, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self._scale(self.token_mixer(self.norm1(x)), self.layer_scale1))
-        return x + self.drop_path(self._scale(self.mlp(self.norm2(x)), self.layer_scale2))
+        x = self._scale(x, self.res_scale1) + self.drop_path(
+            self._scale(self.token_mixer(self.norm1(x)), self.layer_scale1))
+        return self._scale(x, self.res_scale2) + self.drop_path(
+            self._scale(self.mlp(self.norm2(x)), self.layer_scale2))
 
     @torch.no_grad()
     def switch_to_deploy(self) -> List[str]:
@@ -109,23 +128,19 @@ class MetaFormerBlock(nn.Module):
           ``Pooling``: norm1's weight times layer_scale1 becomes the one per-channel ``layer_scale1``, and norm1's
           bias cancels).
 
-        The block then computes the same function with fewer element-wise passes. Returns the names of the terms
-        that could not be folded (empty when everything folded).
+        The block then computes the same function with fewer element-wise passes. The residual scales (baselines)
+        act on the skip paths and stay as they are. Returns the names of the terms that could not be folded (empty
+        when everything folded).
         """
         unfolded = []
         dim = self.mlp.fc1.in_channels
         plain2, (gamma2, beta2) = split_norm(self.norm2)
         if plain2 is self.norm2 and not isinstance(self.norm2, nn.Identity):
             unfolded.append(f'norm2 ({type(self.norm2).__name__})')
-        fc1, fc2 = self.mlp.fc1, self.mlp.fc2
-        if beta2 is not None:  # fc1(g*n + b) = (W*g) n + (W b + bias); fc1 is a 1x1 convolution
-            fc1.bias.add_(fc1.weight[:, :, 0, 0] @ beta2)
-        if gamma2 is not None:
-            fc1.weight.mul_(gamma2[None, :, None, None])
+        fold_pointwise_input(self.mlp.fc1, gamma2, beta2)  # fc1(g*n + b) = (W*g) n + (W b + bias)
         self.norm2 = plain2
         if self.layer_scale2 is not None:
-            fc2.weight.mul_(self.layer_scale2[:, None, None, None])
-            fc2.bias.mul_(self.layer_scale2)
+            scale_pointwise_output(self.mlp.fc2, self.layer_scale2)
             self.layer_scale2 = None
 
         plain1, (gamma1, beta1) = split_norm(self.norm1)
@@ -142,18 +157,30 @@ class MetaFormerBlock(nn.Module):
 
 
 class MetaFormerStage(nn.Module):
-    """A stride-2 downsampling convolution (absent in stage 0, which follows the stem), an optional position
-    embedding added to its output, and a sequence of blocks."""
+    """A stride-2 downsampling convolution (absent in stage 0, which follows the stem) after an optional norm of its
+    input, an optional position embedding added to its output, and a sequence of blocks.
+
+    ``with_cp``: while training with gradients, each block runs under activation checkpointing (its activations are
+    recomputed in the backward pass instead of kept): less memory, the same gradients, about one more forward.
+    """
 
     def __init__(self, downsample: Optional[nn.Module], blocks: List[nn.Module],
-                 pos_embed: Optional[PositionEmbedding] = None):
+                 pos_embed: Optional[PositionEmbedding] = None, downsample_norm: Optional[nn.Module] = None,
+                 with_cp: bool = False):
         super().__init__()
+        self.downsample_norm = downsample_norm if downsample_norm is not None else nn.Identity()
         self.downsample = downsample if downsample is not None else nn.Identity()
         self.pos_embed = pos_embed if pos_embed is not None else nn.Identity()
         self.blocks = nn.Sequential(*blocks)
+        self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(self.pos_embed(self.downsample(x)))
+        x = self.pos_embed(self.downsample(self.downsample_norm(x)))
+        if not (self.with_cp and self.training and torch.is_grad_enabled()):
+            return self.blocks(x)
+        for block in self.blocks:
+            x = activation_checkpoint.checkpoint(block, x, use_reentrant=False)
+        return x
 
 
 @MODELS.register_module()
@@ -161,8 +188,9 @@ class MetaFormer(BaseModule):
     """General MetaFormer backbone emitting a feature pyramid.
 
     Args:
-        arch: 's12', 's24', 's36', 'm36', 'm48' or a dict with ``depths`` and ``embed_dims`` (optionally
-            ``mlp_ratios`` and ``layer_scale_init_value``; ``None`` disables layer scale).
+        arch: a name of the class's ``arch_settings`` (PoolFormer's 's12', 's24', 's36', 'm36', 'm48') or a dict
+            with ``depths`` and ``embed_dims`` (optionally ``mlp_ratios``, ``layer_scale_init_value`` and
+            ``res_scale_init_values``, one per stage; ``None`` disables the scale).
         token_mixers: one mixer config for all stages, or a list with one per stage, e.g. the paper's hybrid
             ``[dict(type='Pooling'), dict(type='Pooling'), dict(type='Attention'), dict(type='Attention')]``.
         norm_cfg: norm of the blocks and of the stage outputs (default GroupNorm with one group, the paper's
@@ -172,6 +200,10 @@ class MetaFormer(BaseModule):
             stage 4 of ``metaformer_pppa_s12_224``, ``(14, 14)`` at stage 3 of ``ppaa``, i.e. the 224 px grid); it
             is resized bicubically to any other feature size (see :class:`PositionEmbedding`).
         act_cfg: activation inside the channel MLP.
+        mlp_bias: whether the MLP's convolutions have biases (the baselines have none).
+        stem_norm_cfg / downsample_norm_cfg: norm after the stem convolution and before each stage-entry
+            convolution (``None``, PoolFormer: none; the baselines: a bias-free channel LayerNorm).
+        out_norm_cfg: norm of the returned stage outputs; ``None`` uses ``norm_cfg``.
         in_channels: image channels.
         stem_cfg / downsample_cfg: kernel_size, stride, padding of the stem and stage-entry convolutions.
         drop_rate: dropout inside the MLP. drop_path_rate: stochastic depth, rising linearly to this value over all
@@ -183,6 +215,7 @@ class MetaFormer(BaseModule):
         frozen_stages: -1 freezes nothing; 0 the stem; k >= 1 also stages 0..k-1 (with their downsampling
             convolutions and output norms). Frozen parts stay in eval mode with no gradient after ``train()``.
         norm_eval: keep BatchNorm-type layers in eval mode while training.
+        with_cp: activation checkpointing of every block while training (see :class:`MetaFormerStage`).
         init_cfg: MMEngine init config; ``dict(type='Pretrained', checkpoint=FILE_OR_URL)`` loads official, timm,
             mmpretrain or mmpoolformer weights (see ``mmpoolformer.checkpoint``); add ``trusted=True`` only for a
             trusted file that cannot be loaded safely.
@@ -191,14 +224,19 @@ class MetaFormer(BaseModule):
             written after folding, e.g. by ``tools/reparameterize_model.py``).
 
     Forward: ``(N, in_channels, H, W)`` -> tuple of ``(N, embed_dims[i], ~H / 2**(i+2), ~W / 2**(i+2))`` for i in
-    ``out_indices``; any H and W work.
+    ``out_indices``; any H and W work (except for mixers built for one token grid, e.g. ``RandomMixing``).
     """
+    arch_settings: Dict[str, dict] = ARCH_SETTINGS
 
     def __init__(self,
                  arch: Union[str, dict] = 's12',
                  token_mixers: Union[dict, Sequence[dict]] = dict(type='Pooling', pool_size=3),
                  norm_cfg: Optional[dict] = dict(type='GN', num_groups=1),
                  act_cfg: dict = dict(type='GELU'),
+                 mlp_bias: bool = True,
+                 stem_norm_cfg: Optional[dict] = None,
+                 downsample_norm_cfg: Optional[dict] = None,
+                 out_norm_cfg: Optional[dict] = None,
                  pos_embed_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None,
                  in_channels: int = 3,
                  stem_cfg: dict = dict(kernel_size=7, stride=4, padding=2),
@@ -209,6 +247,7 @@ class MetaFormer(BaseModule):
                  norm_outputs: bool = True,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
+                 with_cp: bool = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  pretrained: Optional[str] = None,
                  deploy: bool = False):
@@ -218,7 +257,7 @@ class MetaFormer(BaseModule):
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self.arch_name = arch if isinstance(arch, str) else 'custom'
-        self.arch = resolve_arch(arch)
+        self.arch = resolve_arch(arch, self.arch_settings, type(self).__name__)
         depths, dims = self.arch['depths'], self.arch['embed_dims']
         num_stages = len(depths)
         self.num_stages = num_stages
@@ -241,21 +280,26 @@ class MetaFormer(BaseModule):
         self.norm_eval = norm_eval
 
         self.stem = nn.Conv2d(in_channels, dims[0], **stem_cfg)
+        self.stem_norm = build_channel_norm(stem_norm_cfg, dims[0])
         total_blocks = sum(depths)
         stages, block_index = [], 0
         for i in range(num_stages):
             downsample = nn.Conv2d(dims[i - 1], dims[i], **downsample_cfg) if i > 0 else None
+            downsample_norm = build_channel_norm(downsample_norm_cfg, dims[i - 1]) if i > 0 else None
             blocks = []
             for _ in range(depths[i]):
                 rate = drop_path_rate * block_index / max(total_blocks - 1, 1)
                 blocks.append(MetaFormerBlock(dims[i], token_mixers[i], self.arch['mlp_ratios'][i], norm_cfg,
                                               act_cfg, drop=drop_rate, drop_path=rate,
-                                              layer_scale_init_value=self.arch['layer_scale_init_value']))
+                                              layer_scale_init_value=self.arch['layer_scale_init_value'],
+                                              res_scale_init_value=self.arch['res_scale_init_values'][i],
+                                              mlp_bias=mlp_bias))
                 block_index += 1
             pos_embed = PositionEmbedding(dims[i], pos_embed_sizes[i]) if pos_embed_sizes[i] is not None else None
-            stages.append(MetaFormerStage(downsample, blocks, pos_embed))
+            stages.append(MetaFormerStage(downsample, blocks, pos_embed, downsample_norm, with_cp))
         self.stages = nn.ModuleList(stages)
-        self.out_norms = nn.ModuleDict({str(i): build_channel_norm(norm_cfg, dims[i])
+        out_norm_cfg = norm_cfg if out_norm_cfg is None else out_norm_cfg
+        self.out_norms = nn.ModuleDict({str(i): build_channel_norm(out_norm_cfg, dims[i])
                                         for i in (self.out_indices if norm_outputs else ())})
         self._freeze_stages()
         self.deploy = False
@@ -277,7 +321,7 @@ class MetaFormer(BaseModule):
         return tuple(resolved)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.stem(x)
+        x = self.stem_norm(self.stem(x))
         features: Dict[int, torch.Tensor] = {}
         last = max(self.out_indices, default=-1)
         for i, stage in enumerate(self.stages[:last + 1]):
@@ -309,7 +353,7 @@ class MetaFormer(BaseModule):
     def _frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
             return []
-        modules: List[nn.Module] = [self.stem]
+        modules: List[nn.Module] = [self.stem, self.stem_norm]
         for i in range(self.frozen_stages):
             modules.append(self.stages[i])
             if str(i) in self.out_norms:

@@ -28,6 +28,20 @@ class LayerNorm2d(nn.LayerNorm):
         return x.permute(0, 3, 1, 2)
 
 
+@MODELS.register_module()
+class GroupNorm1(nn.GroupNorm):
+    """GroupNorm with one group: statistics over (C, H, W) of each sample, a per-channel affine; ``bias=False``
+    drops the shift (the MetaFormer baselines' norm of PoolFormerV2, IdentityFormer and RandFormer, eps 1e-6).
+
+    Config: ``dict(type='GroupNorm1', eps=1e-6, bias=False)``.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, bias: bool = True):
+        super().__init__(1, num_features, eps=eps)
+        if not bias:
+            self.register_parameter('bias', None)
+
+
 def build_channel_norm(norm_cfg, num_channels: int) -> nn.Module:
     """Build a norm for ``num_channels``-channel NCHW maps; ``norm_cfg=None`` means no normalisation.
 
@@ -63,6 +77,10 @@ class ChannelAffine(nn.Module):
 Affine = Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]
 
 
+def _copy(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    return None if tensor is None else tensor.detach().clone()
+
+
 @torch.no_grad()
 def split_norm(norm: nn.Module) -> Tuple[nn.Module, Affine]:
     """Split an inference-mode channel norm into ``(plain, (gamma, beta))`` with
@@ -74,12 +92,10 @@ def split_norm(norm: nn.Module) -> Tuple[nn.Module, Affine]:
     """
     if isinstance(norm, nn.GroupNorm):
         plain = nn.GroupNorm(norm.num_groups, norm.num_channels, eps=norm.eps, affine=False)
-        return plain, ((norm.weight.detach().clone(), norm.bias.detach().clone()) if norm.affine else (None, None))
+        return plain, (_copy(norm.weight), _copy(norm.bias))
     if isinstance(norm, LayerNorm2d):
         plain = LayerNorm2d(norm.normalized_shape[0], eps=norm.eps, elementwise_affine=False)
-        gamma = None if norm.weight is None else norm.weight.detach().clone()
-        beta = None if norm.bias is None else norm.bias.detach().clone()
-        return plain, (gamma, beta)
+        return plain, (_copy(norm.weight), _copy(norm.bias))
     if isinstance(norm, _BatchNorm) and not norm.training and norm.track_running_stats:
         inv_std = torch.rsqrt(norm.running_var + norm.eps)
         gamma = inv_std if norm.weight is None else norm.weight * inv_std

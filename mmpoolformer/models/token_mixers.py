@@ -26,8 +26,18 @@ from mmengine.model.weight_init import trunc_normal_
 
 from ..errors import ConfigError
 from ..registry import MODELS
+from .activations import build_activation
 
 Tensor = Optional[torch.Tensor]
+
+
+def pointwise_as_matmul(x: torch.Tensor) -> bool:
+    """Whether the 1x1 convolutions applied to the (N, C, H, W) map ``x`` should run as matrix products over its
+    (N, H, W, C) view (the same memory, the same parameters): on a CPU under bf16/fp16 autocast with a channels_last
+    ``x``, where oneDNN's reduced-precision matrix product is about 1.5x faster than its 1x1 convolution, forward and
+    backward. Everywhere else they stay convolutions, which keeps fp32 results bit-equal to the official model."""
+    return (x.device.type == 'cpu' and torch.is_autocast_enabled('cpu') and x.dim() == 4
+            and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
 
 
 def _product(a: Tensor, b: Tensor) -> Tensor:
@@ -214,24 +224,105 @@ class SpatialFC(_FixedGridMixer):
 
 @MODELS.register_module()
 class RandomMixing(_FixedGridMixer):
-    """The paper's frozen random token-mixing matrix ablation: a fixed random (H*W, H*W) matrix, never trained.
+    """A frozen random token-mixing matrix: a fixed random (H*W, H*W) matrix, never trained (the MetaFormer paper's
+    ablation, and RandFormer's mixer in stages 3 and 4).
 
-    The matrix is a row-wise softmax of standard normal numbers (each output token is a random convex combination
-    of all tokens, which keeps the scale of the input), drawn once at construction from torch's global generator
-    and kept as a buffer (saved in checkpoints, so a trained model is tested with its own matrix). The mixer has no
+    The matrix is a row-wise softmax of random numbers (each output token is a random convex combination of all
+    tokens, which keeps the scale of the input), drawn once at construction from torch's global generator and kept
+    as a buffer (saved in checkpoints, so a trained model is tested with its own matrix). The mixer has no
     parameters.
 
     Args:
         dim: channels (unused; the matrix is shared by all channels).
         spatial_shape: the token grid ``(H, W)`` the stage sees (see :class:`SpatialFC`).
+        distribution: ``'normal'`` (standard normal logits, the ablation of the first paper) or ``'uniform'``
+            (logits uniform in [0, 1), RandFormer's official draw).
     """
 
-    def __init__(self, dim: int = None, spatial_shape=(7, 7)):
+    def __init__(self, dim: int = None, spatial_shape=(7, 7), distribution: str = 'normal'):
         super().__init__(spatial_shape)
-        self.register_buffer('matrix', torch.randn(self.num_tokens, self.num_tokens).softmax(dim=-1))
+        draws = {'normal': torch.randn, 'uniform': torch.rand}
+        if distribution not in draws:
+            raise ConfigError(f"RandomMixing distribution='{distribution}' is unknown; use 'normal' or 'uniform'")
+        self.register_buffer('matrix', draws[distribution](self.num_tokens, self.num_tokens).softmax(dim=-1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._mix(x, self.matrix)
+
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """``mix(g*n) == g * mix(n)`` (the matrix mixes tokens, gamma scales channels): gamma joins the layer scale.
+        A shift beta stays where it is."""
+        if beta is not None:
+            return (gamma, beta), scale
+        return (None, None), _product(scale, gamma)
+
+
+@MODELS.register_module()
+class SepConv(nn.Module):
+    """The inverted separable convolution of ConvFormer and CAFormer (MobileNetV2's block without its norms):
+    pointwise ``dim -> expansion_ratio * dim``, an activation, a depthwise ``kernel_size`` convolution, pointwise
+    back to ``dim``; no biases by default.
+
+    Args:
+        dim: channels C.
+        expansion_ratio: hidden channels per input channel (the baselines use 2).
+        kernel_size: odd depthwise kernel size; the padding keeps the feature size (the baselines use 7).
+        act_cfg: activation after the first pointwise convolution (the baselines' StarReLU).
+        bias: whether the three convolutions have biases.
+
+    Parameters: ``pwconv1`` / ``pwconv2`` (1x1 convolutions, the official linear layers), ``act1`` (StarReLU's
+    ``scale`` and ``bias``), ``dwconv``: the official names. Under CPU autocast with a channels_last input the
+    pointwise convolutions run as matrix products (see :func:`pointwise_as_matmul`).
+    """
+
+    def __init__(self, dim: int, expansion_ratio: float = 2, kernel_size: int = 7,
+                 act_cfg: dict = dict(type='StarReLU'), bias: bool = False):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ConfigError(f'SepConv kernel_size={kernel_size} must be odd to keep the feature size')
+        hidden = int(expansion_ratio * dim)
+        self.pwconv1 = nn.Conv2d(dim, hidden, 1, bias=bias)
+        self.act1 = build_activation(act_cfg)
+        self.dwconv = nn.Conv2d(hidden, hidden, kernel_size, padding=kernel_size // 2, groups=hidden, bias=bias)
+        self.pwconv2 = nn.Conv2d(hidden, dim, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if pointwise_as_matmul(x):  # channels_last (N, C, H, W) -> (N, H, W, C) view, matrix products over C
+            x = F.linear(x.permute(0, 2, 3, 1), self.pwconv1.weight.flatten(1), self.pwconv1.bias)
+            x = self.dwconv(self.act1(x).permute(0, 3, 1, 2))  # channels_last in and out
+            x = F.linear(x.permute(0, 2, 3, 1), self.pwconv2.weight.flatten(1), self.pwconv2.bias)
+            return x.permute(0, 3, 1, 2)
+        return self.pwconv2(self.dwconv(self.act1(self.pwconv1(x))))
+
+    @torch.no_grad()
+    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+        """The norm's affine moves into ``pwconv1`` (a 1x1 convolution acts on each pixel's channels; it gains a bias
+        where beta is folded), the layer scale into ``pwconv2``."""
+        fold_pointwise_input(self.pwconv1, gamma, beta)
+        if scale is not None:
+            scale_pointwise_output(self.pwconv2, scale)
+        return (None, None), None
+
+
+@torch.no_grad()
+def fold_pointwise_input(conv: nn.Conv2d, gamma: Tensor, beta: Tensor) -> None:
+    """Make the 1x1 convolution ``conv`` compute ``conv(gamma[c] * x + beta[c])`` from ``x``, in place."""
+    if beta is not None:
+        shift = conv.weight[:, :, 0, 0] @ beta
+        if conv.bias is None:
+            conv.bias = nn.Parameter(shift)
+        else:
+            conv.bias.add_(shift)
+    if gamma is not None:
+        conv.weight.mul_(gamma[None, :, None, None])
+
+
+@torch.no_grad()
+def scale_pointwise_output(conv: nn.Conv2d, scale: torch.Tensor) -> None:
+    """Multiply every output channel ``c`` of ``conv`` by ``scale[c]``, in place."""
+    conv.weight.mul_(scale[:, None, None, None])
+    if conv.bias is not None:
+        conv.bias.mul_(scale)
 
 
 @torch.no_grad()

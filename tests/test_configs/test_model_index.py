@@ -9,6 +9,8 @@ from mmengine.config import Config
 from tests.helpers import ROOT
 from tests.reference_weights import OFFICIAL_RELEASE
 
+BASELINE_RELEASE = 'https://huggingface.co/sail/dl/resolve/main/'  # sail-sg/metaformer's files
+
 
 def indexed_models():
     with open(os.path.join(ROOT, 'model-index.yml')) as f:
@@ -42,10 +44,17 @@ def test_weights_urls_match_the_configs_and_the_release():
         init_cfg = Config.fromfile(os.path.join(ROOT, model['Config'])).model.backbone.get('init_cfg') or {}
         if init_cfg.get('checkpoint'):  # the config starts from an ImageNet file: the index names the same
             assert init_cfg.checkpoint == backbone, (model['Name'], init_cfg.checkpoint, backbone)
-        if backbone:
+        baseline = re.search(r'(caformer|convformer|poolformerv2|identityformer|randformer)_', model['Name'])
+        if backbone and baseline:
+            family = baseline.group(1)
+            assert re.fullmatch(re.escape(BASELINE_RELEASE) + family + '/' + family + r'_[smb]\d\d\.pth', backbone)
+        elif backbone:
             assert backbone.startswith(OFFICIAL_RELEASE) and backbone.endswith('.pth.tar')
         weights = model['Weights']
-        if model['Config'].startswith('configs/classification/'):  # the official ImageNet files are the classifiers
+        if model['Config'].startswith('configs/classification/') and baseline:  # the official file of that model
+            family = baseline.group(1)
+            assert weights == f"{BASELINE_RELEASE}{family}/{model['Name'][:-len('_in1k')]}.pth", weights
+        elif model['Config'].startswith('configs/classification/'):  # the official ImageNet files are the classifiers
             assert re.fullmatch(re.escape(OFFICIAL_RELEASE) +
                                 r'(poolformer_[sm]\d\d|metaformer_\w+_s12(_224)?)\.pth\.tar',
                                 weights), weights
@@ -62,7 +71,7 @@ def test_the_paper_results_are_indexed():
     assert [results[f'poolformer_{a}_in1k']['Top 1 Accuracy'] for a in ('s12', 's24', 's36', 'm36', 'm48')] == \
         [77.2, 80.3, 81.4, 82.1, 82.5]
     for family in ('retinanet', 'mask_rcnn', 'fpn'):
-        main = [n for n in results if n.startswith(family + '_poolformer') and not n.endswith('_demo')]
+        main = [n for n in results if n.startswith(family + '_poolformer_') and not n.endswith('_demo')]
         assert main and all(results[n] for n in main), family
 
 
@@ -73,3 +82,15 @@ def test_release_urls_are_written_once():
     assert holders == ['configs/_base_/release_weights.py']
     weights = Config.fromfile(os.path.join(ROOT, holders[0])).release_weights
     assert weights['poolformer_m48'] == OFFICIAL_RELEASE + 'poolformer_m48.pth.tar' and len(weights) == 10
+
+
+def test_baseline_urls_are_written_once():
+    """The MetaFormer baselines' files are named through configs/_base_/baseline_weights.py alone: every published
+    model's 224 file and the ConvFormer/CAFormer variants."""
+    holders = [os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+               if 'huggingface.co/sail' in open(p).read()]
+    assert holders == ['configs/_base_/baseline_weights.py']
+    weights = Config.fromfile(os.path.join(ROOT, holders[0])).baseline_weights
+    assert weights['caformer_b36_384_in21ft1k'] == BASELINE_RELEASE + 'caformer/caformer_b36_384_in21ft1k.pth'
+    assert weights['randformer_m48'] == BASELINE_RELEASE + 'randformer/randformer_m48.pth'
+    assert len(weights) == 2 * 4 * 5 + 3 * 5

@@ -137,8 +137,8 @@ def test_bad_arguments_raise_clear_errors():
                                         'indices 0..3 (or -4..-1)'),
              (dict(pool_size=4), 'pool_size=4 is invalid: PoolFormer pooling keeps the feature size only for an odd '
                                  'pool_size (e.g. 3, 5 or 7)'),
-             (dict(arch='s13'), "arch='s13' is unknown; choose one of ['m36', 'm48', 's12', 's24', 's36'] or pass a "
-                                "dict with depths and embed_dims")]
+             (dict(arch='s13'), "arch='s13' is unknown for PoolFormer; choose one of ['m36', 'm48', 's12', 's24', "
+                                "'s36'] or pass a dict with depths and embed_dims")]
     for kwargs, message in cases:
         with pytest.raises(ConfigError, match=f'^{re.escape(message)}$'):
             PoolFormer(**kwargs)

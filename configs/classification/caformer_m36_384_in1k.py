@@ -1,0 +1,13 @@
+# CAFormer-M36 at 384 px (published: 86.2 top-1, 42.0 G MACs): the official fine-tuning of
+# scripts/caformer/finetune_caformer_m36_384.sh from the 224 px classifier: LAMB lr 1e-4, drop path 0.7, head dropout
+# 0.4 (the rest in _base_/metaformer_baseline_384.py). Tests the official caformer_m36_384.pth (and
+# _384_in21ft1k.pth).
+_base_ = ['./_base_/metaformer_baseline_384.py']
+
+model = dict(
+    backbone=dict(type='mmpoolformer.CAFormer', arch='m36', drop_path_rate=0.7),
+    neck=dict(in_channels=576),
+    head=dict(in_channels=576, dropout=0.4))
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='Lamb', lr=1e-4, weight_decay=0.05, eps=1e-6,
+                                    betas=(0.9, 0.999)))
+load_from = {{_base_.baseline_weights.caformer_m36}}

@@ -1,0 +1,10 @@
+# IdentityFormer-S12 ImageNet-1K classifier (published: 74.6 top-1, 11.9 M params, 1.8 G MACs), the official recipe of
+# scripts/identityformer/train_identityformer_s12.sh: AdamW lr 4e-3, 5 warm-up epochs, drop path 0.1 (the rest in
+# _base_/metaformer_baseline_in1k.py). The official file tests directly:
+#   tools/test.py configs/classification/identityformer_s12_in1k.py identityformer_s12.pth --data-root /path/to/imagenet
+_base_ = ['./_base_/metaformer_baseline_in1k.py']
+
+model = dict(
+    backbone=dict(type='mmpoolformer.IdentityFormer', arch='s12', drop_path_rate=0.1),
+    neck=dict(in_channels=512),
+    head=dict(in_channels=512))
