@@ -11,7 +11,7 @@ from mmpoolformer import CAFormer, ConvFormer, IdentityFormer, MetaFormer, PoolF
 from mmpoolformer.apis import init_model
 from mmpoolformer.checkpoint import load_backbone_weights
 from mmpoolformer.errors import CheckpointError, ConfigError
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_tool
 from tests.reference_baselines import official_state, randomised_reference, timm_state
 
 CLASSES = {'caformer': CAFormer, 'convformer': ConvFormer, 'poolformerv2': PoolFormerV2,
@@ -239,3 +239,18 @@ def test_truncated_safetensors_file_is_one_line(references, tmp_path):
     with pytest.raises(CheckpointError, match=rf'^checkpoint {re.escape(str(path))} is truncated or not a '
                                               r'safetensors file \(.*\); download it again$'):
         load_backbone_weights(PoolFormerV2(arch='s12'), str(path))
+
+
+def test_convert_checkpoint_writes_our_layout(references, tmp_path):
+    """tools/convert_checkpoint.py turns an official file into this toolbox's layout, which loads strictly."""
+    ref = references[('randformer', 's12')]
+    src = write_file(ref, 'official', tmp_path / 'randformer_s12.pth')
+    dst = tmp_path / 'converted.pth'
+    proc = run_tool('tools/convert_checkpoint.py', src, str(dst))
+    assert f'wrote {dst}: ' in proc.stdout and '(arch randformer_s12, from the official layout)' in proc.stdout
+    converted = torch.load(dst, weights_only=True)
+    backbone = RandFormer(arch='s12', norm_outputs=False)
+    backbone.load_state_dict(converted['state_dict'], strict=True)
+    x = images('randformer', batch=1)
+    with torch.no_grad():
+        assert (backbone.eval()(x)[3] - ref.stage_outputs(x)[3]).abs().max().item() <= 1e-4 * 50
