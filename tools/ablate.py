@@ -9,7 +9,10 @@ demo scenes predicted at 96 px, 5 classes, mIoU %). An ablation is a file ``conf
 the run takes the ``model.backbone`` keys in which that file differs from its parent config (token mixer, pool
 size, norm, activation, position embedding), without its ImageNet ``init_cfg`` (demo runs start from scratch), and
 puts them on the quickstart's model. ``baseline`` is the quickstart's model itself (pooling 3). A frozen random
-mixer (``mixer_random``, classification only) gets the token grids of the demo input. Every run then follows the
+mixer (``mixer_random``, classification only) gets the token grids of the demo input. The pieces of "MetaFormer
+Baselines for Vision" run the same way: ``mixer_sepconv`` (ConvFormer's separable convolution in every stage),
+``act_starrelu`` (StarReLU in the MLP) and ``hybrid_ppaa`` (attention in stages 3-4); no paper has PoolFormer-S12
+numbers for the first two, so their paper column is n/a. Every run then follows the
 study's short schedule (:data:`SCHEDULES`, the same for every ablation of a task), written into its config.
 
 Each run (task x ablation x seed) has a folder ``<work-dir>/<task>_<ablation>_seed<seed>`` holding its config, the

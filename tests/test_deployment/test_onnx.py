@@ -249,3 +249,75 @@ def test_benchmark_times_onnx_runtime_against_pytorch(data, tmp_path):
     rows = json.loads((tmp_path / 'onnx.json').read_text())['rows']
     assert [r['name'] for r in rows] == ['PyTorch eager fp32', 'ONNX Runtime fp32']
     assert all(r['median_ms'] > 0 for r in rows)
+
+
+# The CAFormer configs themselves (their model, preprocessor and test pipeline), with a tiny CAFormer (SepConv stages
+# 1-2, attention stages 3-4: 64 channels = 2 heads of 32), small heads and the demo data. The RetinaNet head gets a
+# GroupNorm (as the quickstart's): without it the randomised head's scores saturate at 1, and tied scores make NMS
+# keep arbitrary boxes in either runtime.
+TINY_CAFORMER = 'dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[32, 32, 64, 64])'
+CAFORMER_RETINANET = """_base_ = ['{root}/configs/retinanet_caformer_s18_fpn_coco.py']
+model = dict(backbone=dict(arch={arch}, init_cfg=None), neck=dict(in_channels=[32, 64, 64], out_channels=16),
+             bbox_head=dict(num_classes=4, in_channels=16, feat_channels=16, stacked_convs=1,
+                            norm_cfg=dict(type='GN', num_groups=4, requires_grad=True)))
+test_dataloader = dict(batch_size=2, dataset=dict(
+    data_root='{data}/coco/', metainfo=dict(classes=('circle', 'square', 'triangle', 'cross'))))
+test_evaluator = dict(ann_file='{data}/coco/annotations/instances_val2017.json')
+"""
+CAFORMER_FPN = """_base_ = ['{root}/configs/fpn_caformer_s18_ade20k_40k.py']
+model = dict(data_preprocessor=dict(size=(96, 96)), backbone=dict(arch={arch}, init_cfg=None),
+             neck=dict(in_channels=[32, 32, 64, 64], out_channels=16),
+             decode_head=dict(in_channels=[16, 16, 16, 16], channels=16, num_classes=5))
+test_dataloader = dict(dataset=dict(
+    _delete_=True, type='BaseSegDataset', data_root='{data}/ade', img_suffix='.jpg', seg_map_suffix='.png',
+    reduce_zero_label=True, metainfo=dict(classes=('background', 'circle', 'square', 'triangle', 'cross')),
+    data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+    pipeline=[dict(type='LoadImageFromFile'),
+              dict(type='mmpoolformer.AlignResize', scale=(384, 96), keep_ratio=True, size_divisor=32),
+              dict(type='LoadAnnotations', reduce_zero_label=True), dict(type='PackSegInputs')]))
+"""
+
+
+def tiny_caformer(tmp_path, data, template, name):
+    model, cfg, config, checkpoint = tiny(tmp_path, data, template.replace('{arch}', TINY_CAFORMER), name)
+    assert type(model.backbone).__name__ == 'CAFormer'
+    assert [type(stage.blocks[0].token_mixer).__name__ for stage in model.backbone.stages] == \
+        ['SepConv', 'SepConv', 'Attention', 'Attention']
+    return model, cfg, config, checkpoint
+
+
+def test_caformer_retinanet_exports_and_verifies_in_onnx_runtime(data, tmp_path):
+    """A CAFormer RetinaNet (configs/retinanet_caformer_s18_fpn_coco.py, tiny arch), folded for deployment, exported
+    with dynamic sizes: ONNX Runtime gives PyTorch's detections one to one on the demo images at two sizes."""
+    model, cfg, _, _ = tiny_caformer(tmp_path, data, CAFORMER_RETINANET, 'caformer_retinanet')
+    assert model.backbone.switch_to_deploy() == []  # SepConv and attention take every affine term
+    report = export_onnx(model, cfg, str(tmp_path / 'caformer_retinanet.onnx'), (128, 128), dynamic=True)
+    assert report['kind'] == 'detector' and report['max_difference'] <= 1e-3
+    onnx_model = OnnxModel(str(tmp_path / 'caformer_retinanet.onnx'))
+    for scale, size in [((128, 128), (128, 128)), ((96, 96), (96, 96))]:
+        set_test_scale(cfg, scale)
+        report = compare_with_pytorch(model, cfg, onnx_model)
+        assert report['images'] == 6 and report['input_shapes'] == [size]
+        assert report['matched'] >= 6 * 90
+        # all but a few of the 100 kept per image: where the 100th and 101st scores of a random model differ by
+        # less than the two runtimes' rounding (~1e-7), one box is swapped for another at the max_per_img cut
+        assert report['only_ref'] == report['only_got'] <= 0.02 * report['matched']
+        assert report['metrics_onnx']['coco/bbox_mAP'] == pytest.approx(report['metrics_pytorch']['coco/bbox_mAP'],
+                                                                         abs=1e-3)
+
+
+def test_caformer_semantic_fpn_exports_and_verifies_in_onnx_runtime(data, tmp_path):
+    """A CAFormer Semantic FPN (configs/fpn_caformer_s18_ade20k_40k.py, tiny arch) through the tools: export with
+    dynamic sizes, then tools/deployment/verify_onnx.py on the demo images: the label maps of ONNX Runtime and
+    PyTorch agree and so do their mIoU."""
+    _, _, config, checkpoint = tiny_caformer(tmp_path, data, CAFORMER_FPN, 'caformer_fpn')
+    out = tmp_path / 'caformer_fpn.onnx'
+    export = run_tool('tools/deployment/export_onnx.py', config, checkpoint, '--out', out, '--dynamic')
+    assert 'segmentor, any height and width' in export.stdout
+    assert re.search(r'checked in ONNX Runtime against PyTorch at 96x96, 128x160: largest relative difference',
+                     export.stdout)
+    verify = run_tool('tools/deployment/verify_onnx.py', config, checkpoint, out, '--scale', '512', '128')
+    assert '6 images, input sizes 128x128' in verify.stdout
+    assert float(re.search(r'^label pixels equal: ([\d.]+) %$', verify.stdout, re.M).group(1)) >= 99.9
+    metrics = printed_metrics(verify.stdout)
+    assert metrics['onnx/mIoU'] == pytest.approx(metrics['pytorch/mIoU'], abs=0.1)

@@ -39,3 +39,24 @@ def test_random_mixing_is_frozen_and_refuses_another_size():
     model(torch.randn(2, 3, 32, 32))[0].sum().backward()
     assert not any('token_mixer' in name for name, _ in model.named_parameters())
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_sepconv_pointwise_convolutions_run_as_matrix_products_under_cpu_autocast():
+    """Under bf16 autocast with a channels_last input SepConv's two 1x1 convolutions are matrix products over the
+    NHWC view (as ConvMlp's): the same function within bf16 accuracy, channels_last output; in fp32 it is the plain
+    convolution path, bit-equal."""
+    from mmpoolformer.models.token_mixers import SepConv, pointwise_as_matmul
+    torch.manual_seed(0)
+    mixer = SepConv(16, bias=True)
+    with torch.no_grad():
+        for param in mixer.parameters():
+            param.add_(0.3 * torch.randn_like(param))
+    x = torch.randn(2, 16, 12, 20).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        reference = mixer.pwconv2(mixer.dwconv(mixer.act1(mixer.pwconv1(x))))
+        assert torch.equal(mixer(x), reference) and not pointwise_as_matmul(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert pointwise_as_matmul(x)
+            out = mixer(x)
+    assert out.shape == reference.shape and out.is_contiguous(memory_format=torch.channels_last)
+    assert ((out.float() - reference).norm() / reference.norm()).item() < 2e-2

@@ -52,12 +52,20 @@ def test_params_and_macs_of_all_five_archs_equal_the_paper():
 
 
 def test_table_prints_the_paper_table():
-    proc = run_tool('tools/analysis/get_flops.py', '--table')
+    proc = run_tool('tools/analysis/get_flops.py', '--table', 'poolformer')
     rows = re.findall(r'^\| (s12|s24|s36|m36|m48) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$', proc.stdout,
                       re.M)
     assert [r[0] for r in rows] == ['s12', 's24', 's36', 'm36', 'm48']
     for _, params, macs, paper_params, paper_macs in rows:
         assert (params, macs) == (paper_params, paper_macs)
+
+
+@pytest.mark.parametrize('name', ['caformer_s18', 'convformer_s18', 'randformer_s12', 'identityformer_m36'])
+def test_baseline_params_and_macs_equal_the_official_readme(name):
+    """Counted from the classification config as the official README counts (attention's two matrix products
+    included, norms not); one size of each kind of mixer and an M size (the full table: --table baselines)."""
+    from tools.analysis.get_flops import BASELINES, baseline_row
+    assert baseline_row(name) == (name, *BASELINES[name])
 
 
 def test_detector_macs_grow_with_the_pixel_count():
@@ -217,3 +225,80 @@ def test_tools_take_a_classification_config(image, tmp_path):
     rows, _, shape = config_report(str(config), None)
     assert shape == (224, 224) and {'stage 4', 'neck', 'head'} <= set(rows)
     assert rows['head'][0] == 40 * 4 + 4  # the linear classifier's parameters
+
+
+# The CAFormer configs with a tiny CAFormer (SepConv stages 1-2, attention stages 3-4) and small heads.
+TINY_CAFORMER = 'dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[32, 32, 64, 64])'
+CAFORMER_CONFIGS = {
+    'retinanet': f"""_base_ = ['{ROOT}/configs/retinanet_caformer_s18_fpn_coco.py']
+model = dict(backbone=dict(arch={TINY_CAFORMER}, init_cfg=None), neck=dict(in_channels=[32, 64, 64], out_channels=16),
+             bbox_head=dict(num_classes=4, in_channels=16, feat_channels=16, stacked_convs=1))
+test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile'),
+                                              dict(type='Resize', scale=(128, 128), keep_ratio=True),
+                                              dict(type='PackDetInputs', meta_keys=('img_id', 'img_path',
+                                                   'ori_shape', 'img_shape', 'scale_factor'))]))
+""",
+    'fpn': f"""_base_ = ['{ROOT}/configs/fpn_caformer_s18_ade20k_40k.py']
+model = dict(backbone=dict(arch={TINY_CAFORMER}, init_cfg=None),
+             neck=dict(in_channels=[32, 32, 64, 64], out_channels=16),
+             decode_head=dict(in_channels=[16, 16, 16, 16], channels=16, num_classes=5))
+metainfo = dict(classes=('background', 'circle', 'square', 'triangle', 'cross'))
+test_dataloader = dict(dataset=dict(metainfo=metainfo, pipeline=[
+    dict(type='LoadImageFromFile'), dict(type='mmpoolformer.AlignResize', scale=(512, 128), keep_ratio=True,
+                                         size_divisor=32), dict(type='PackSegInputs')]))
+"""}
+
+
+@pytest.mark.parametrize('task', ['retinanet', 'fpn'])
+def test_vis_tools_take_the_caformer_configs(task, image, tmp_path):
+    """Feature maps of every CAFormer stage and a class activation map (EigenCAM of the last output norm; Grad-CAM
+    of a class through the attention stages for the segmentor) over the image as the network sees it."""
+    config = tmp_path / f'caformer_{task}.py'
+    config.write_text(CAFORMER_CONFIGS[task])
+    rows = 3 if task == 'retinanet' else 4
+    out = tmp_path / 'featmap.png'
+    proc = run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out)
+    img = drawn(out)
+    assert f'wrote {out} ({rows} row(s)' in proc.stdout and img.shape[1] == 256
+    assert differs_from(img[:img.shape[0] // rows], image) > 5
+    out = tmp_path / 'cam.png'
+    method = ['--method', 'gradcam', '--category', 'square'] if task == 'fpn' else []
+    proc = run_tool('tools/visualization/vis_cam.py', image, config, '--out', out, *method)
+    expected = 'gradcam of backbone.out_norms.3, class square' if task == 'fpn' else 'eigencam of backbone.out_norms.3'
+    assert expected in proc.stdout
+    img = drawn(out)
+    assert img.shape[1] == 256 and differs_from(img, image) > 5
+
+
+def test_erf_compares_sepconv_attention_starrelu_and_the_baselines(tmp_path):
+    """The mixer comparison takes SepConv and Attention with StarReLU MLPs, and whole baselines models: every field
+    is a proper distribution of mass and each mixer has its own (untrained at 64 px, which mixer reaches further is
+    not settled: with StarReLU, attention's field came out narrower than identity's; the untrained caformer_s18 and
+    randformer_s12 put all their mass in one pixel)."""
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'a.png'), make_scene(np.random.default_rng(0), 96)[0])
+    out = tmp_path / 'erf.png'
+    proc = run_tool('tools/analysis/erf.py', 's12', '--images', folder, '--shape', '64', '64', '--mixers', 'SepConv',
+                    'Attention', 'Identity', 'caformer_s18', 'randformer_s12', '--act', 'StarReLU', '--out', out)
+    areas = {name: [float(a) for a in re.findall(r'of the mass: ([\d.]+)% of the input', line)]
+             for name, line in re.findall(r'^([\w+ ]+): (ERF over 1 images at 64x64.*)$', proc.stdout, re.M)}
+    assert set(areas) == {'s12 SepConv+StarReLU', 's12 Attention+StarReLU', 's12 Identity+StarReLU',
+                          'caformer_s18', 'randformer_s12'}
+    for values in areas.values():  # (an untrained deep baseline's field can hold most of its mass in one pixel)
+        assert 0 < values[0] <= values[1] <= values[2] <= 100
+    mixers = [tuple(values) for name, values in areas.items() if name.startswith('s12 ')]
+    assert len(set(mixers)) == 3
+    assert drawn(out).shape[:2] == (360, 5 * 320)
+    cases = [(['caformer_s18', '--mixers', 'SepConv'],
+              "error: --mixers and --act build models of a PoolFormer arch (e.g. s12 --mixers SepConv caformer_s18); "
+              "caformer_s18 has its own mixers and activation"),
+             (['s12', '--mixers', 'SepConvv'],
+              'error: --mixers SepConvv is neither a registered token mixer (e.g. Pooling, DepthwiseConv, SepConv, '
+              'Attention, Identity) nor a baselines model (e.g. caformer_s18)'),
+             (['randformer_s12', '--shape', '64', '96'],
+              'error: randformer_s12: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 '
+              '(e.g. --shape 224 224), not 64 96')]
+    for args, message in cases:
+        proc = run_tool('tools/analysis/erf.py', *args, '--images', folder, '--out', out, check=False)
+        assert error_line(proc) == message

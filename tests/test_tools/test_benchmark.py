@@ -2,6 +2,8 @@
 import json
 import re
 
+import pytest
+
 from mmpoolformer.engine import fast_inference as fi
 from tests.helpers import ROOT, TINY_RETINANET, error_line, run_tool
 
@@ -105,3 +107,71 @@ def test_benchmark_loop_mode_compares_the_training_losses_of_amp_with_fp32(tmp_p
     assert amp['max_relative_loss_diff'] < 0.05
     assert re.search(r'^summary: fp32 [\d.]+ s/iter; amp [\d.]+ s/iter \([\d.]+x, loss max relative diff '
                      r'[\d.]+%\)$', proc.stdout, re.M), proc.stdout[-2000:]
+
+
+def test_benchmark_caformer_backbone_against_timm(tmp_path):
+    """A baselines model by its published name (first block of each stage): timm's features_only caformer_s18 with
+    the same official-layout weights is checked equal to ours (stage outputs, no output norms) before anything is
+    timed; the peers timm lacks are listed as skipped; peak memory and speed-ups against timm are reported."""
+    out = tmp_path / 'bench.json'
+    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke', '--arch', 'caformer_s18', '--depths', '1',
+                    '1', '1', '1', '--out', out)
+    assert re.search(r'^check timm: max \|diff\| against ours [\d.e+-]+ \(allowed [\d.e+-]+\)$', proc.stdout, re.M)
+    assert 'backbone caformer_s18 (depths 1 1 1 1) (stage outputs without output norms, as timm\'s)' in proc.stdout
+    result = json.loads(out.read_text())
+    names = [r['name'] for r in result['rows']]
+    bf16 = ['ours fast bf16'] if fi.cpu_has_bf16() else []
+    assert names == ['timm eager fp32', 'ours eager fp32', 'ours deploy fp32', 'ours fast fp32', *bf16]
+    assert result['family'] == 'caformer' and result['depths'] == [1, 1, 1, 1] and not result['norm_outputs']
+    assert {s['name']: s['reason'] for s in result['skipped']} == {
+        'mmpretrain': 'not available: mmpretrain 1.2 has no CAFormer',
+        'official': 'not available: --official-src takes the PoolFormer definition; the baselines are checked '
+                    'against timm'}
+    assert set(result['against_best_peer']) == set(names[1:])
+    rows = {r['name']: r for r in result['rows']}
+    for name, against in result['against_best_peer'].items():
+        assert against['speedup'] == rows['timm eager fp32']['median_ms'] / rows[name]['median_ms']
+    assert re.fullmatch(r'summary: best peer fp32 [\d.]+ ms \(timm\); fast fp32 [\d.]+ ms \([\d.]+x\); fast bf16 '
+                        r'(n/a|[\d.]+ ms \([\d.]+x\))', result['summary'])
+    assert result['memory'].startswith('memory: timm eager fp32 ') and result['memory'] in proc.stdout
+
+
+def test_benchmark_train_mode_reports_with_cp_memory_and_equal_gradients(tmp_path):
+    """Train mode of a ConvFormer (first block of each stage): timm's model as the peer (same loss and stem
+    gradient), and the step with activation checkpointing: every gradient equal to the plain step's, less peak
+    memory (the blocks' activations are recomputed instead of kept)."""
+    out = tmp_path / 'train.json'
+    proc = run_tool('tools/analysis/benchmark.py', 'train', '--arch', 'convformer_s18', '--depths', '1', '1', '1',
+                    '1', '--shape', '128', '128', '--batch', '1', '--repeats', '2', '--warmup', '1', '--out', out)
+    assert 'check timm: loss relative diff' in proc.stdout
+    result = json.loads(out.read_text())
+    names = [r['name'] for r in result['rows']]
+    assert names[:3] == ['timm eager fp32', 'ours eager fp32', 'ours eager fp32 with_cp']
+    with_cp = result['with_cp']
+    # stem (conv weight and bias, norm) and 3 stage entries (norm, conv weight and bias); 4 blocks of 11 tensors
+    # (2 norms, SepConv's 3 convs and StarReLU's 2 scalars, the MLP's 2 convs and 2 scalars); res scales in stages 3-4
+    assert with_cp['parameters'] == 3 + 3 * 3 + 4 * 11 + 2 * 2
+    assert with_cp['max_relative_diff'] <= 1e-5
+    assert with_cp['peak_mb'] < with_cp['peak_mb_without']
+    assert re.search(r'^with_cp: peak memory \d+ MiB against \d+ MiB without \(0\.\d\dx\), step [\d.]+ ms against '
+                     r'[\d.]+ ms \([\d.]+x\); gradients equal \(largest relative diff [\d.e+-]+\)$', proc.stdout, re.M)
+
+
+def test_benchmark_names_the_families_it_knows():
+    from mmpoolformer.errors import ConfigError
+    from tools.analysis.benchmark import Target
+    with pytest.raises(ConfigError, match=re.escape(
+            "--arch coatnet_s18: unknown family 'coatnet'; use a PoolFormer size (s12, s24, s36, m36, m48) or "
+            "FAMILY_SIZE with FAMILY one of caformer, convformer, poolformerv2, identityformer, randformer (e.g. "
+            "caformer_s18)")):
+        Target('coatnet_s18')
+    with pytest.raises(ConfigError, match=re.escape(
+            '--depths 4 1 1 1: give 4 block counts, each from 1 to those of caformer_s18 (3 3 9 3)')):
+        Target('caformer_s18', [4, 1, 1, 1])
+    with pytest.raises(ConfigError, match=re.escape(
+            'RandFormer mixes a fixed token grid: pass a square --shape with a side divisible by 32 (e.g. --shape '
+            '224 224), not (800, 1216)')):
+        Target('randformer_s12', None, (800, 1216))
+    target = Target('randformer_s12', [1, 1, 2, 1], (224, 224))
+    assert (target.timm_name, target.image_size, target.arch['depths']) == (None, 224, [1, 1, 2, 1])
+    assert Target('s12').timm_name == 'poolformer_s12' and Target('poolformerv2_s12').timm_name == 'poolformerv2_s12'

@@ -1,6 +1,7 @@
-"""Speed of mmpoolformer's PoolFormer against its peers, and of whole models, eager against fast.
+"""Speed of mmpoolformer's backbones against their peers, and of whole models, eager against fast.
 
     python tools/analysis/benchmark.py backbone --arch s12 --shape 800 1216 [--batch 1] [--official-src FILE]
+    python tools/analysis/benchmark.py backbone --arch caformer_s18 --shape 800 1216 [--depths 1 1 1 1]
     python tools/analysis/benchmark.py train --arch s12 --shape 512 512 --batch 2
     python tools/analysis/benchmark.py model CONFIG [--checkpoint CKPT] --shape 800 1216 [--batch 1]
     python tools/analysis/benchmark.py loop CONFIG [--iters 20] [--runs fp32 amp compile]
@@ -12,11 +13,24 @@ fp32 = folded + channels_last + torch.compile; fast bf16 = the same under bf16 a
 ``models/poolformer.py``, which is not on PyPI: pass its path with ``--official-src``). One set of random weights in
 the official layout is loaded into every model (ours through this project's converter, timm's through its own
 filter), and every model's outputs are checked against ours before anything is timed: a model whose outputs differ
-is refused. Calls are interleaved (one call of each model per round), so drift of the machine hits all alike.
+(by more than ``--tolerance`` times their largest magnitude) is refused. Calls are interleaved (one call of each
+model per round), so drift of the machine hits all alike.
 
-train: one training step (forward, a loss over every pyramid level, backward) of the same models; ours in fp32
-eager, fp32 channels_last, and under bf16 autocast (mixed precision); ``--compile-train`` adds the channels_last
-variants passed through ``torch.compile``. Losses and gradients are checked first.
+``--arch FAMILY_SIZE`` (``caformer_s18``, ``convformer_m36``, ``poolformerv2_s12``, ``identityformer_s12``,
+``randformer_s12``, ...) times a model of "MetaFormer Baselines for Vision" instead: random weights in the official
+sail-sg/metaformer layout (written from the official definition) go into ours through this project's converter and
+into timm's model of the same name (``timm.create_model(name, features_only=True)``, through timm's own filter);
+ours is built with ``norm_outputs=False``, so both return the plain stage outputs. timm has no IdentityFormer or
+RandFormer and mmpretrain 1.2 none of the baselines: those peers are listed as skipped. RandFormer runs only at a
+square ``--shape`` (its mixing matrices are built for that token grid). ``--depths`` keeps only the first blocks of
+each stage in every model (a quick check of a large model). The backbone mode also prints one ``memory:`` line: the
+peak memory of each of ours against the best peer's.
+
+train: one training step (forward, a loss over every pyramid level, backward) of the same models (timm's for the
+baselines); ours in fp32 eager, fp32 eager with activation checkpointing (``with_cp``), fp32 channels_last, and
+under bf16 autocast (mixed precision); ``--compile-train`` adds the channels_last variants passed through
+``torch.compile``. Losses and gradients are checked first (with_cp: every parameter's gradient against the plain
+step's). It ends with a ``with_cp:`` line: peak memory and time of the step with and without checkpointing.
 
 model: a config's whole detector or segmentor through its test path (``model.test_step``: preprocessing, network,
 post-processing) at the given shape, eager fp32 against ``mmpoolformer.engine.fast_inference.accelerate``, and the
@@ -65,7 +79,8 @@ PEERS = ('mmpretrain', 'timm', 'official')
 
 def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
     """Peak memory that one call allocates beyond what exists before it, in MiB: CUDA's peak allocation, or on CPU
-    the running sum of the allocations and frees torch's profiler records during the call."""
+    the running sum, in time order, of every allocation and free torch's profiler records during the call (its raw
+    memory events, so allocations inside one operator or one compiled graph count, not only each operator's net)."""
     if device.type == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -76,10 +91,12 @@ def peak_memory_mb(fn: Callable[[], object], device: torch.device) -> float:
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    events = sorted((e for e in prof.events() if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
+    events = sorted((e for e in prof.profiler.kineto_results.events()
+                     if e.name() == '[memory]' and e.device_type() == torch.autograd.DeviceType.CPU),
+                    key=lambda e: e.start_ns())
     current = peak = 0
     for event in events:
-        current += event.self_cpu_memory_usage
+        current += event.nbytes()
         peak = max(peak, current)
     return peak / 2 ** 20
 
@@ -133,6 +150,63 @@ def print_table(title: str, rows: List[dict]) -> None:
               + (f"  {r['note']}" if r['note'] else ''))
 
 
+# ----------------------------------------------------------------------------------------------- what --arch names
+
+# the "MetaFormer Baselines" families: class in mmpoolformer, and the official definitions (sail-sg/metaformer
+# metaformer_baselines.py) per stage: token mixer, and whether the classifier is an MLP head
+BASELINE_CLASSES = dict(caformer='CAFormer', convformer='ConvFormer', poolformerv2='PoolFormerV2',
+                        identityformer='IdentityFormer', randformer='RandFormer')
+OFFICIAL_MIXERS = dict(caformer=('sepconv', 'sepconv', 'attention', 'attention'), convformer=('sepconv',) * 4,
+                       poolformerv2=('none',) * 4, identityformer=('none',) * 4,
+                       randformer=('none', 'none', 'random', 'random'))
+MLP_HEAD_FAMILIES = ('caformer', 'convformer')
+TIMM_FAMILIES = ('poolformer', 'caformer', 'convformer', 'poolformerv2')  # timm 1.0 has no Identity/RandFormer
+
+
+class Target:
+    """The backbone ``--arch`` (and ``--depths``) name.
+
+    ``family``: 'poolformer' (``--arch s12``) or a baselines family (``--arch caformer_s18``); ``size``: 's12',
+    's18', ...; ``arch``: the full arch dict (depths possibly overridden); ``name``: as printed; ``timm_name``: timm's
+    model of that name, or None where timm has none; ``image_size``: RandFormer's square input size (px), else None.
+    """
+
+    def __init__(self, arch_name: str, depths: Optional[List[int]] = None, shape=None):
+        from mmpoolformer.arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS, resolve_arch
+        name = arch_name.lower()
+        family, _, size = name.rpartition('_')
+        if not family:
+            family, table, label = 'poolformer', ARCH_SETTINGS, 'PoolFormer'
+        elif family in BASELINE_CLASSES:
+            table, label = BASELINE_ARCH_SETTINGS[family], BASELINE_CLASSES[family]
+        else:
+            raise UserError(f"--arch {arch_name}: unknown family '{family}'; use a PoolFormer size "
+                            f"({', '.join(ARCH_SETTINGS)}) or FAMILY_SIZE with FAMILY one of "
+                            f"{', '.join(BASELINE_CLASSES)} (e.g. caformer_s18)")
+        self.family, self.size = family, size
+        self.arch = resolve_arch(size, table, label)
+        self.name = size if family == 'poolformer' else name
+        if depths:
+            published = self.arch['depths']
+            if len(depths) != len(published) or not all(1 <= d <= p for d, p in zip(depths, published)):
+                raise UserError(f'--depths {" ".join(map(str, depths))}: give {len(published)} block counts, each '
+                                f'from 1 to those of {self.name} ({" ".join(map(str, published))})')
+            self.arch['depths'] = list(depths)
+            self.name += f' (depths {" ".join(map(str, depths))})'
+        self.timm_name = (f'poolformer_{size}' if family == 'poolformer' else name) \
+            if family in TIMM_FAMILIES else None
+        self.image_size = None
+        if family == 'randformer':
+            if shape is None or shape[0] != shape[1] or shape[0] % 32:
+                raise UserError(f'RandFormer mixes a fixed token grid: pass a square --shape with a side divisible by '
+                                f'32 (e.g. --shape 224 224), not {shape}')
+            self.image_size = shape[0]
+
+    @property
+    def baseline(self) -> bool:
+        return self.family != 'poolformer'
+
+
 # ----------------------------------------------------------------------------------------------- peers
 
 def official_layout_weights(arch: dict, seed: int = 0) -> Dict[str, torch.Tensor]:
@@ -162,10 +236,78 @@ def _mmpretrain_arch(arch: dict) -> dict:
                 layer_scale_init_value=arch['layer_scale_init_value'])
 
 
-def build_ours(arch_name: str, state: Dict[str, torch.Tensor]):
+def baseline_official_weights(target: Target, seed: int = 0) -> Dict[str, torch.Tensor]:
+    """Random weights of a MetaFormer baseline under the official key names and shapes (sail-sg/metaformer:
+    ``downsample_layers.N.{pre_norm,conv,post_norm}``, ``stages.i.j.*`` with linear layers as 2-d weights,
+    ``norm.*``, ``head.*``), written from the official definition, not from either model timed here. Perturbed so
+    that a misplaced tensor cannot go unnoticed: matrices and kernels at unit gain (N(0, 1/fan_in)), norm weights,
+    residual scales and StarReLU scales uniform in [0.6, 1.4], biases N(0, 0.2^2); RandFormer's frozen matrices are
+    row-wise softmaxes of uniform numbers at ``target.image_size``."""
+    arch, family = target.arch, target.family
+    dims, depths = arch['embed_dims'], arch['depths']
+    shapes = {'downsample_layers.0.conv.weight': (dims[0], 3, 7, 7), 'downsample_layers.0.conv.bias': (dims[0],),
+              'downsample_layers.0.post_norm.weight': (dims[0],)}
+    for i in range(1, len(dims)):
+        shapes.update({f'downsample_layers.{i}.pre_norm.weight': (dims[i - 1],),
+                       f'downsample_layers.{i}.conv.weight': (dims[i], dims[i - 1], 3, 3),
+                       f'downsample_layers.{i}.conv.bias': (dims[i],)})
+    for i, (depth, dim) in enumerate(zip(depths, dims)):
+        hidden = int(arch['mlp_ratios'][i] * dim)
+        inner = max(dim // 32, 1) * 32  # attention: heads of 32 channels
+        tokens = (target.image_size // 2 ** (i + 2)) ** 2 if target.image_size else 0
+        mixer = {'sepconv': {'pwconv1.weight': (2 * dim, dim), 'act1.scale': (1,), 'act1.bias': (1,),
+                             'dwconv.weight': (2 * dim, 1, 7, 7), 'pwconv2.weight': (dim, 2 * dim)},
+                 'attention': {'qkv.weight': (3 * inner, dim), 'proj.weight': (dim, inner)},
+                 'random': {'random_matrix': (tokens, tokens)}, 'none': {}}[OFFICIAL_MIXERS[family][i]]
+        for j in range(depth):
+            block = {'norm1.weight': (dim,), 'norm2.weight': (dim,), 'mlp.fc1.weight': (hidden, dim),
+                     'mlp.act.scale': (1,), 'mlp.act.bias': (1,), 'mlp.fc2.weight': (dim, hidden),
+                     **{f'token_mixer.{k}': v for k, v in mixer.items()}}
+            if arch['res_scale_init_values'][i] is not None:
+                block.update({'res_scale1.scale': (dim,), 'res_scale2.scale': (dim,)})
+            shapes.update({f'stages.{i}.{j}.{k}': v for k, v in block.items()})
+    last = dims[-1]
+    shapes.update({'norm.weight': (last,), 'norm.bias': (last,)})
+    if family in MLP_HEAD_FAMILIES:
+        shapes.update({'head.fc1.weight': (4 * last, last), 'head.fc1.bias': (4 * last,),
+                       'head.norm.weight': (4 * last,), 'head.norm.bias': (4 * last,),
+                       'head.fc2.weight': (1000, 4 * last), 'head.fc2.bias': (1000,)})
+    else:
+        shapes.update({'head.weight': (1000, last), 'head.bias': (1000,)})
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in shapes.items():
+        if key.endswith('random_matrix'):
+            state[key] = torch.rand(shape, generator=generator).softmax(-1)
+        elif len(shape) >= 2:
+            fan_in = 1
+            for size in shape[1:]:
+                fan_in *= size
+            state[key] = torch.randn(shape, generator=generator) / fan_in ** 0.5
+        elif key.endswith(('weight', 'scale')):
+            state[key] = 0.6 + 0.8 * torch.rand(shape, generator=generator)
+        else:
+            state[key] = 0.2 * torch.randn(shape, generator=generator)
+    return state
+
+
+def official_weights(target: Target) -> Dict[str, torch.Tensor]:
+    """The random official-layout weights every model of ``target`` is loaded with."""
+    return baseline_official_weights(target) if target.baseline else official_layout_weights(target.arch)
+
+
+def build_ours(target: Target, state: Dict[str, torch.Tensor], **kwargs):
+    """Our backbone of ``target``, loaded through this project's converter (strict). A baseline returns its stage
+    outputs without output norms (``norm_outputs=False``): what timm's features_only model returns."""
     from mmpoolformer import PoolFormer
     from mmpoolformer.checkpoint import convert_weights
-    model = PoolFormer(arch=arch_name)
+    from mmpoolformer.registry import MODELS
+    if target.baseline:
+        cls = MODELS.get(BASELINE_CLASSES[target.family])
+        extra = dict(input_size=target.image_size) if target.image_size else {}
+        model = cls(arch=target.arch, norm_outputs=False, **extra, **kwargs)
+    else:
+        model = PoolFormer(arch=target.arch, **kwargs)
     model.load_state_dict(convert_weights(state).backbone, strict=True)
     return model
 
@@ -177,17 +319,28 @@ def build_mmpretrain(arch: dict, state: Dict[str, torch.Tensor]):
     return model
 
 
-def build_timm(arch_name: str, arch: dict, state: Dict[str, torch.Tensor]):
-    """timm's ``poolformer_<arch>`` with ``features_only``; its stage outputs carry no output norm."""
+def build_timm(target: Target, state: Dict[str, torch.Tensor]):
+    """timm's model of ``target.timm_name`` with ``features_only`` (its stage outputs carry no output norm), loaded
+    with the official-layout ``state`` through timm's own filter into its full classifier (strict: exactly timm's
+    layout), then into the features model. With ``--depths`` both keep the first blocks of each stage."""
     import timm
     from timm.models.metaformer import checkpoint_filter_fn
-    full = timm.create_model(f'poolformer_{arch_name}', pretrained=False)
-    official = {k: v for k, v in state.items() if not k.startswith('norm')}
-    dim = arch['embed_dims'][-1]
-    official.update({'norm.weight': torch.ones(dim), 'norm.bias': torch.zeros(dim),
-                     'head.weight': torch.zeros(1000, dim), 'head.bias': torch.zeros(1000)})
-    full.load_state_dict(checkpoint_filter_fn(official, full), strict=True)  # strict: exactly timm's layout
-    features = timm.create_model(f'poolformer_{arch_name}', pretrained=False, features_only=True)
+
+    def truncate(stages):
+        for stage, depth in zip(stages, target.arch['depths']):
+            stage.blocks = stage.blocks[:depth]
+
+    full = timm.create_model(target.timm_name, pretrained=False)
+    truncate(full.stages)
+    official = dict(state)
+    if not target.baseline:  # mmpretrain's layout has no classifier: give timm's one a neutral norm and head
+        official = {k: v for k, v in state.items() if not k.startswith('norm')}
+        dim = target.arch['embed_dims'][-1]
+        official.update({'norm.weight': torch.ones(dim), 'norm.bias': torch.zeros(dim),
+                         'head.weight': torch.zeros(1000, dim), 'head.bias': torch.zeros(1000)})
+    full.load_state_dict(checkpoint_filter_fn(official, full), strict=True)
+    features = timm.create_model(target.timm_name, pretrained=False, features_only=True)
+    truncate([getattr(features, f'stages_{i}') for i in range(len(target.arch['depths']))])
     wanted = features.state_dict().keys()
     # features_only flattens the stage list: stages.0.* -> stages_0.*
     source = {re.sub(r'^stages\.(\d+)\.', r'stages_\1.', k): v for k, v in full.state_dict().items()}
@@ -232,6 +385,12 @@ def max_diff(ours, theirs) -> float:
     return max(diffs)
 
 
+def output_scale(outputs) -> float:
+    """The largest magnitude among ``outputs``, at least 1: fp32 rounding grows with it, so ``--tolerance`` is
+    scaled by it (deep random baselines reach magnitudes in the hundreds; normed pyramids stay near 1)."""
+    return max([1.] + [o.float().abs().max().item() for o in outputs])
+
+
 def relative_error(ours, reference) -> float:
     """Largest per-level ``||a - b|| / ||b||`` (for reduced-precision variants)."""
     return max(((a.float() - b.float()).norm() / b.float().norm().clamp_min(1e-12)).item()
@@ -241,7 +400,7 @@ def relative_error(ours, reference) -> float:
 def stage_outputs_without_norm(model, x):
     """Our backbone's stage outputs before the output norms (what timm's features_only returns)."""
     outs = []
-    x = model.stem(x)
+    x = model.stem_norm(model.stem(x))
     for stage in model.stages:
         x = stage(x)
         outs.append(x)
@@ -250,33 +409,52 @@ def stage_outputs_without_norm(model, x):
 
 # ----------------------------------------------------------------------------------------------- modes
 
-def build_peer_variants(args, arch, state, x) -> (List[Variant], List[dict]):
-    """The peers that can run here, checked equal to ours; returns (variants, skipped)."""
-    ours = build_ours(args.arch, state).eval().to(x.device)
+def peer_builders(args, target: Target, state) -> (Dict[str, Callable], List[dict]):
+    """``{peer: () -> (model, expects_output_norms)}`` of the peers that can run, and the skipped ones with why."""
+    skipped, builders = [], {}
+    if target.baseline:
+        why = f'has no {BASELINE_CLASSES[target.family]}'
+        skipped.append(dict(name='mmpretrain', reason=f'not available: mmpretrain 1.2 {why}'))
+        if target.timm_name:
+            builders['timm'] = lambda: (build_timm(target, state), False)
+        else:
+            skipped.append(dict(name='timm', reason=f'not available: timm {why}'))
+        skipped.append(dict(name='official', reason='not available: --official-src takes the PoolFormer definition; '
+                                                    'the baselines are checked against timm'))
+        return builders, skipped
+    builders['mmpretrain'] = lambda: (build_mmpretrain(target.arch, state), True)
+    builders['timm'] = lambda: (build_timm(target, state), False)
+    if args.official_src:  # loaded after timm's model is built: it re-registers poolformer_* in timm's registry
+        builders['official'] = lambda: (build_official(load_official_module(args.official_src), target.arch, state),
+                                        True)
+    else:
+        skipped.append(dict(name='official', reason='not available: pass --official-src PATH/TO/poolformer.py (the '
+                                                    'official definition is not on PyPI)'))
+    return builders, skipped
+
+
+def build_peer_variants(args, target: Target, state, x) -> (List[Variant], List[dict]):
+    """The peers that can run here, checked equal to ours; returns (variants, skipped, our eager model, its
+    outputs)."""
+    ours = build_ours(target, state).eval().to(x.device)
     with torch.no_grad():
         reference = ours(x)
         reference_plain = stage_outputs_without_norm(ours, x)
-    variants, skipped = [], []
-    builders = dict(mmpretrain=lambda: (build_mmpretrain(arch, state), reference),
-                    timm=lambda: (build_timm(args.arch, arch, state), reference_plain),
-                    official=None)
-    if args.official_src:  # loaded after timm's model is built: it re-registers poolformer_* in timm's registry
-        builders['official'] = lambda: (build_official(load_official_module(args.official_src), arch, state),
-                                        reference)
+    builders, skipped = peer_builders(args, target, state)
+    variants = []
     for name in PEERS:
-        builder = builders[name]
-        if builder is None:
-            skipped.append(dict(name=name, reason='not available: pass --official-src PATH/TO/poolformer.py (the '
-                                                  'official definition is not on PyPI)'))
+        if name not in builders:
             continue
-        model, expected = builder()
+        model, normed = builders[name]()
         model = model.to(x.device)
         model.eval()  # (mmpretrain's train() returns None: no chaining)
+        expected = list(reference if normed else reference_plain)
         with torch.no_grad():
-            diff = max_diff(list(model(x)), list(expected))
-        print(f'check {name}: max |diff| against ours {diff:.2e}')
-        if not diff <= args.tolerance:
-            raise UserError(f'{name} outputs differ from ours by {diff:.3g} (> {args.tolerance}); refusing to time '
+            diff = max_diff(list(model(x)), expected)
+        limit = args.tolerance * output_scale(expected)
+        print(f'check {name}: max |diff| against ours {diff:.2e} (allowed {limit:.1e})')
+        if not diff <= limit:
+            raise UserError(f'{name} outputs differ from ours by {diff:.3g} (> {limit:.3g}); refusing to time '
                             f'models that compute different things')
         variants.append(Variant(f'{name} eager fp32', _no_grad(model, x), 'peer'))
     return variants, skipped, ours, reference
@@ -297,13 +475,15 @@ def bf16_available(device: torch.device) -> bool:
 
 
 def backbone_mode(args, device) -> dict:
-    from mmpoolformer.arch_settings import resolve_arch
     from mmpoolformer.engine.fast_inference import accelerate
-    arch = resolve_arch(args.arch)
-    state = official_layout_weights(arch)
+    target = Target(args.arch, args.depths, args.shape)
+    if args.plot and target.baseline:
+        raise UserError('--plot draws PoolFormer against the pooling/attention hybrid; pass a PoolFormer --arch '
+                        '(s12, ...) with it')
+    state = official_weights(target)
     torch.manual_seed(1)
     x = torch.randn(args.batch, 3, *args.shape, device=device)
-    peers, skipped, ours_eager, reference = build_peer_variants(args, arch, state, x)
+    peers, skipped, ours_eager, reference = build_peer_variants(args, target, state, x)
 
     ours = [Variant('ours eager fp32', _no_grad(ours_eager, x), 'ours')]
     candidates = [('ours deploy fp32', dict(compile=False)), ('ours fast fp32', dict(compile=True))]
@@ -311,7 +491,7 @@ def backbone_mode(args, device) -> dict:
     if with_bf16:
         candidates.append(('ours fast bf16', dict(compile=True, dtype='bf16')))
     for name, options in candidates:
-        model = build_ours(args.arch, state).eval().to(device)
+        model = build_ours(target, state).eval().to(device)
         report = accelerate(model, **options, check_support=not args.force_bf16)
         start = time.perf_counter()
         with torch.no_grad():
@@ -324,10 +504,10 @@ def backbone_mode(args, device) -> dict:
                 raise UserError(f'{name} outputs differ from eager fp32 by a relative {err:.3g} (> '
                                 f'{args.bf16_tolerance}); refusing to time it')
         else:
-            diff = max_diff(out, reference)
-            print(f'check {name}: max |diff| against eager fp32 {diff:.2e}')
-            if not diff <= args.tolerance:
-                raise UserError(f'{name} outputs differ from eager fp32 by {diff:.3g} (> {args.tolerance}); refusing '
+            diff, limit = max_diff(out, reference), args.tolerance * output_scale(reference)
+            print(f'check {name}: max |diff| against eager fp32 {diff:.2e} (allowed {limit:.1e})')
+            if not diff <= limit:
+                raise UserError(f'{name} outputs differ from eager fp32 by {diff:.3g} (> {limit:.3g}); refusing '
                                 f'to time it')
         variant = Variant(name, _no_grad(model, x), 'ours')
         if report['compiled']:
@@ -336,17 +516,26 @@ def backbone_mode(args, device) -> dict:
 
     time_interleaved(peers + ours, args.warmup, args.repeats, device)
     rows = [v.stats(args.batch) for v in peers + ours]
-    print_table(f'backbone {args.arch}, batch {args.batch}, input {args.shape[0]}x{args.shape[1]}, {device}, torch '
-                f'threads {torch.get_num_threads()}', rows)
+    outputs = ' (stage outputs without output norms, as timm\'s)' if target.baseline else ''
+    print_table(f'backbone {target.name}{outputs}, batch {args.batch}, input {args.shape[0]}x{args.shape[1]}, '
+                f'{device}, torch threads {torch.get_num_threads()}', rows)
     for s in skipped:
         print(f"{s['name']:<30} skipped: {s['reason']}")
     by_name = {r['name']: r for r in rows}
     best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'], default=None)
     summary = summary_line(best_peer, by_name.get('ours fast fp32'), by_name.get('ours fast bf16'))
     print(summary)
-    result = dict(mode='backbone', arch=args.arch, shape=args.shape, batch=args.batch, device=str(device),
-                  threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, skipped=skipped,
-                  summary=summary)
+    memory = memory_line(best_peer, [by_name[n] for n in ('ours eager fp32', 'ours fast fp32', 'ours fast bf16')
+                                     if n in by_name])
+    print(memory)
+    result = dict(mode='backbone', arch=target.name, family=target.family, depths=target.arch['depths'],
+                  shape=args.shape, batch=args.batch, device=str(device), threads=torch.get_num_threads(),
+                  torch=torch.__version__, norm_outputs=not target.baseline, rows=rows, skipped=skipped,
+                  summary=summary, memory=memory)
+    if best_peer is not None:
+        result['against_best_peer'] = {r['name']: dict(speedup=best_peer['median_ms'] / r['median_ms'],
+                                                       peak_memory_ratio=r['peak_mb'] / best_peer['peak_mb'])
+                                       for r in rows if r['group'] == 'ours'}
     if args.plot:
         result['scaling'] = plot_scaling(args, device)
     return result
@@ -361,6 +550,16 @@ def summary_line(best_peer: Optional[dict], fast32: Optional[dict], fast16: Opti
     if fast16 is None:
         return line + 'fast bf16 n/a'
     return line + f"fast bf16 {fast16['median_ms']:.1f} ms ({base / fast16['median_ms']:.2f}x)"
+
+
+def memory_line(best_peer: Optional[dict], ours: List[dict]) -> str:
+    """``memory: <peer> <MiB> MiB; ours eager fp32 <MiB> MiB (<x>x); ...``: peak memory of one call, and its ratio to
+    the best peer's."""
+    if best_peer is None:
+        return 'memory: ' + '; '.join(f"{r['name']} {r['peak_mb']:.0f} MiB" for r in ours)
+    base = best_peer['peak_mb']
+    return (f"memory: {best_peer['name']} {base:.0f} MiB; "
+            + '; '.join(f"{r['name']} {r['peak_mb']:.0f} MiB ({r['peak_mb'] / base:.2f}x)" for r in ours))
 
 
 def plot_scaling(args, device) -> dict:
@@ -417,38 +616,38 @@ def _train_step(model, x, optimizer, dtype=None, channels_last=False):
 
 
 def train_mode(args, device) -> dict:
-    from mmpoolformer.arch_settings import resolve_arch
-    arch = resolve_arch(args.arch)
-    state = official_layout_weights(arch)
+    target = Target(args.arch, args.depths, args.shape)
+    state = official_weights(target)
     torch.manual_seed(1)
     x = torch.randn(args.batch, 3, *args.shape, device=device)
-    builders = dict(mmpretrain=lambda: build_mmpretrain(arch, state))
-    skipped = []
-    if args.official_src:
-        module = load_official_module(args.official_src)
-        builders['official'] = lambda: build_official(module, arch, state)
-    else:
-        skipped.append(dict(name='official', reason='not available: pass --official-src PATH/TO/poolformer.py'))
-    skipped.append(dict(name='timm', reason='features_only has no stage-output norms, so its training loss '
-                                            'differs; it is timed in backbone mode'))
+    builders, skipped = peer_builders(args, target, state)
+    if 'timm' in builders and not target.baseline:
+        del builders['timm']
+        skipped.append(dict(name='timm', reason='features_only has no stage-output norms, so its training loss '
+                                                'differs; it is timed in backbone mode'))
 
-    def loss_and_grad(model, dtype=None, channels_last=False):
+    def loss_and_grads(model, dtype=None, channels_last=False):
+        """The loss of one training step and every parameter's gradient (by name)."""
         model.train()
         model.zero_grad()
         inputs = x.contiguous(memory_format=torch.channels_last) if channels_last else x
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             loss = sum(o.float().square().mean() for o in model(inputs))
         loss.backward()
-        grad = next(p.grad for n, p in model.named_parameters()
-                    if n.endswith(('stem.weight', 'patch_embed.proj.weight')))
-        return loss.item(), grad.clone()
+        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
-    ours_ref = build_ours(args.arch, state).to(device)
-    ref_loss, ref_grad = loss_and_grad(ours_ref)
+    def stem_grad(grads):
+        return next(g for n, g in grads.items() if n.endswith(('stem.weight', 'stem.conv.weight',
+                                                                'patch_embed.proj.weight')))
+
+    ours_ref = build_ours(target, state).to(device)
+    ref_loss, ref_grads = loss_and_grads(ours_ref)
+    ref_grad = stem_grad(ref_grads)
     variants = []
     for name, builder in builders.items():
-        model = builder().to(device)
-        loss, grad = loss_and_grad(model)
+        model = builder()[0].to(device)
+        loss, grads = loss_and_grads(model)
+        grad = stem_grad(grads)
         rel = abs(loss - ref_loss) / abs(ref_loss)
         grad_rel = ((grad - ref_grad).norm() / ref_grad.norm()).item()
         print(f'check {name}: loss relative diff {rel:.2e}, stem gradient relative diff {grad_rel:.2e}')
@@ -457,52 +656,95 @@ def train_mode(args, device) -> dict:
                             f'refusing to time it')
         variants.append(Variant(f'{name} eager fp32', _train_step(model, x, torch.optim.SGD(model.parameters(),
                                                                                            lr=0.)), 'peer'))
-    ours_options = [('ours eager fp32', None, False, False), ('ours channels_last fp32', None, True, False)]
+    # name, autocast dtype, channels_last, compiled, with_cp
+    ours_options = [('ours eager fp32', None, False, False, False),
+                    ('ours eager fp32 with_cp', None, False, False, True),
+                    ('ours channels_last fp32', None, True, False, False)]
     with_bf16 = bf16_available(device) or args.force_bf16
     if with_bf16:
-        ours_options.append(('ours channels_last bf16', torch.bfloat16, True, False))
+        ours_options.append(('ours channels_last bf16', torch.bfloat16, True, False, False))
     if args.compile_train:
-        ours_options.append(('ours compiled channels_last fp32', None, True, True))
+        ours_options.append(('ours compiled channels_last fp32', None, True, True, False))
         if with_bf16:
-            ours_options.append(('ours compiled channels_last bf16', torch.bfloat16, True, True))
-    for name, dtype, channels_last, compiled in ours_options:
-        model = build_ours(args.arch, state).to(device)
+            ours_options.append(('ours compiled channels_last bf16', torch.bfloat16, True, True, False))
+    with_cp_check = {}
+    for name, dtype, channels_last, compiled, with_cp in ours_options:
+        model = build_ours(target, state, with_cp=with_cp).to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         if compiled:
             start = time.perf_counter()
             model = torch.compile(model)
-            loss_and_grad(model, dtype, channels_last)  # compiles forward and backward
+            loss_and_grads(model, dtype, channels_last)  # compiles forward and backward
             print(f'{name}: compiled forward and backward in {time.perf_counter() - start:.1f} s')
-        loss, grad = loss_and_grad(model, dtype, channels_last)
+        loss, grads = loss_and_grads(model, dtype, channels_last)
+        grad = stem_grad(grads)
         rel = abs(loss - ref_loss) / abs(ref_loss)
         grad_rel = ((grad - ref_grad).norm() / ref_grad.norm()).item()
         print(f'check {name}: loss relative diff {rel:.2e}, stem gradient relative diff {grad_rel:.2e}')
-        limit = (2e-2, 1e-1) if dtype is not None else (1e-4, 1e-3)
+        limit = (args.bf16_tolerance, 5 * args.bf16_tolerance) if dtype is not None else (1e-4, 1e-3)
         if rel > limit[0] or grad_rel > limit[1]:
             raise UserError(f'{name} training step differs from eager fp32 (loss {rel:.3g}, gradient '
                             f'{grad_rel:.3g}); refusing to time it')
+        if with_cp:  # recomputing the forward must give every gradient of the plain step
+            with_cp_check = gradient_difference(grads, ref_grads)
+            print(f"check {name}: {with_cp_check['parameters']} parameter gradients, largest |diff| "
+                  f"{with_cp_check['max_abs_diff']:.2e} (relative to the gradient's largest magnitude "
+                  f"{with_cp_check['max_relative_diff']:.2e})")
+            if with_cp_check['max_relative_diff'] > 1e-5:
+                raise UserError(f"{name} gradients differ from the plain step's (relative "
+                                f"{with_cp_check['max_relative_diff']:.3g}, {with_cp_check['worst']}); refusing "
+                                f"to time it")
         # lr 0: every call does the full step's work while the weights (and so the work) stay the same
         variants.append(Variant(name, _train_step(model, x, torch.optim.SGD(model.parameters(), lr=0.), dtype,
                                                   channels_last), 'ours'))
     time_interleaved(variants, args.warmup, args.repeats, device)
     rows = [v.stats(args.batch) for v in variants]
-    print_table(f'training step (forward + backward + SGD step) {args.arch}, batch {args.batch}, input '
+    print_table(f'training step (forward + backward + SGD step) {target.name}, batch {args.batch}, input '
                 f'{args.shape[0]}x{args.shape[1]}, {device}, torch threads {torch.get_num_threads()}', rows)
     for s in skipped:
         print(f"{s['name']:<30} skipped: {s['reason']}")
     by_name = {r['name']: r for r in rows}
-    best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'])
-    base = best_peer['median_ms']
-    line = (f"summary: best peer fp32 {base:.1f} ms ({best_peer['name'].split()[0]}); channels_last fp32 "
+    best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'], default=None)
+    base_row = best_peer or by_name['ours eager fp32']
+    base = base_row['median_ms']
+    line = (f"summary: {'best peer' if best_peer else 'ours eager'} fp32 {base:.1f} ms "
+            f"({base_row['name'].split()[0]}); channels_last fp32 "
             f"{by_name['ours channels_last fp32']['median_ms']:.1f} ms "
             f"({base / by_name['ours channels_last fp32']['median_ms']:.2f}x); ")
     bf16 = by_name.get('ours channels_last bf16')
     line += (f"channels_last bf16 {bf16['median_ms']:.1f} ms ({base / bf16['median_ms']:.2f}x)" if bf16
              else 'channels_last bf16 n/a')
     print(line)
-    return dict(mode='train', arch=args.arch, shape=args.shape, batch=args.batch, device=str(device),
-                threads=torch.get_num_threads(), torch=torch.__version__, rows=rows, skipped=skipped, summary=line)
+    plain, cp = by_name['ours eager fp32'], by_name['ours eager fp32 with_cp']
+    cp_line = (f"with_cp: peak memory {cp['peak_mb']:.0f} MiB against {plain['peak_mb']:.0f} MiB without "
+               f"({cp['peak_mb'] / plain['peak_mb']:.2f}x), step {cp['median_ms']:.1f} ms against "
+               f"{plain['median_ms']:.1f} ms ({cp['median_ms'] / plain['median_ms']:.2f}x); gradients equal "
+               f"(largest relative diff {with_cp_check['max_relative_diff']:.1e})")
+    print(cp_line)
+    return dict(mode='train', arch=target.name, family=target.family, depths=target.arch['depths'],
+                shape=args.shape, batch=args.batch, device=str(device), threads=torch.get_num_threads(),
+                torch=torch.__version__, norm_outputs=not target.baseline, rows=rows, skipped=skipped, summary=line,
+                with_cp=dict(with_cp_check, peak_mb=cp['peak_mb'], peak_mb_without=plain['peak_mb'],
+                             median_ms=cp['median_ms'], median_ms_without=plain['median_ms'], line=cp_line))
+
+
+def gradient_difference(grads: Dict[str, torch.Tensor], reference: Dict[str, torch.Tensor]) -> dict:
+    """Compare two ``{name: gradient}`` dicts of the same model: ``parameters`` (count), ``max_abs_diff``,
+    ``max_relative_diff`` (per parameter, the largest |diff| over the reference's largest magnitude) and ``worst``
+    (that parameter's name). A parameter missing from either side counts as a relative difference of inf."""
+    if set(grads) != set(reference):
+        missing = sorted(set(grads) ^ set(reference))
+        return dict(parameters=len(reference), max_abs_diff=float('inf'), max_relative_diff=float('inf'),
+                    worst=f'gradients present on one side only: {missing[:3]}')
+    worst, max_abs, max_rel = '', 0., 0.
+    for name, ref in reference.items():
+        diff = (grads[name] - ref).abs().max().item()
+        rel = diff / max(ref.abs().max().item(), 1e-12)
+        max_abs = max(max_abs, diff)
+        if rel > max_rel or not worst:
+            worst, max_rel = name, max(rel, max_rel)
+    return dict(parameters=len(reference), max_abs_diff=max_abs, max_relative_diff=max_rel, worst=worst)
 
 
 def model_mode(args, device) -> dict:
@@ -676,7 +918,13 @@ def parse_args(argv=None):
                         help='loop mode: tools/train.py runs to compare (fp32 always runs, as the reference)')
     parser.add_argument('--checkpoint', help='model/onnx modes: weights to load (default: the model\'s own '
                                              'initialisation)')
-    parser.add_argument('--arch', default='s12', help='backbone/train modes: s12, s24, s36, m36, m48')
+    parser.add_argument('--arch', default='s12',
+                        help='backbone/train modes: a PoolFormer size (s12, s24, s36, m36, m48) or a baselines model '
+                             'FAMILY_SIZE: caformer/convformer _s18, _s36, _m36, _b36; poolformerv2/identityformer/'
+                             'randformer _s12, _s24, _s36, _m36, _m48 (e.g. caformer_s18)')
+    parser.add_argument('--depths', type=int, nargs='+',
+                        help='backbone/train modes: blocks per stage instead of the arch\'s (at most its own; every '
+                             'model keeps the first blocks of each stage): a quick check of a large model')
     parser.add_argument('--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
                         help='input height and width (default 800 1216; train mode 512 512)')
     parser.add_argument('--batch', type=int, default=None, help='images per call (default 1; train mode 2)')
@@ -685,9 +933,11 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s choice)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--official-src', help='the official repository\'s models/poolformer.py, timed as a peer')
-    parser.add_argument('--tolerance', type=float, default=1e-4, help='largest |diff| allowed for fp32 models')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest |diff| allowed for fp32 models, times the outputs\' largest magnitude (if > 1)')
     parser.add_argument('--bf16-tolerance', type=float, default=2e-2,
-                        help='largest relative error allowed for bf16 variants')
+                        help='largest relative error allowed for bf16 variants (train mode: of the loss; 5x that of '
+                             'the stem gradient)')
     parser.add_argument('--force-bf16', action='store_true',
                         help='time bf16 even where the CPU has no bf16 instructions (emulated, slow)')
     parser.add_argument('--compile-train', action='store_true',
