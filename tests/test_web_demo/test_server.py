@@ -217,3 +217,26 @@ def test_token_mixer_comparison(files, server):
     assert drawing is not None, text
     for mixer in ('Pooling', 'DepthwiseConv', 'Identity', 'Attention'):
         assert f' {mixer}: 20%: ' in text
+
+
+def test_an_onnx_export_is_served(files, served, tmp_path):
+    """--onnx FILE: the exported tiny RetinaNet finds what its PyTorch model finds (ONNX Runtime time shown);
+    "Look inside" says it needs a PyTorch model; a backbone-only export is left out by name."""
+    from mmpoolformer.deployment import export_onnx
+    torch_model = served['retinanet']
+    export_onnx(torch_model.model, torch_model.cfg, str(tmp_path / 'det.onnx'), shape=(128, 128))
+    export_onnx(torch_model.model, torch_model.cfg, str(tmp_path / 'backbone.onnx'), shape=(128, 128),
+                backbone_only=True)
+    models, left_out = load_models(model_specs(None, onnx=[str(tmp_path / 'det.onnx'),
+                                                           str(tmp_path / 'backbone.onnx')]))
+    assert left_out == [f'backbone.onnx (ONNX Runtime): {tmp_path / "backbone.onnx"} is a backbone-only export '
+                        f'(features, no predictions); export the whole detector or segmentor without --backbone-only']
+    img = mmcv.imread(files['image'])
+    got, expected = models[0].predict(img, 0.3), torch_model.predict(img, 0.3)
+    assert list(got.timings) == ['ONNX Runtime'] and got.drawing.shape == expected.drawing.shape
+    assert len(got.rows) == len(expected.rows) >= 5
+    assert sorted(r[0] for r in got.rows) == sorted(r[0] for r in expected.rows)
+    server = DemoServer(models, examples=[files['image']])
+    assert server.look_inside(models[0].name, files['image'], 'eigencam', 64)[3] == (
+        '**error:** det.onnx (ONNX Runtime) runs in ONNX Runtime, which exposes no layers; choose a PyTorch model '
+        '(--model CONFIG CHECKPOINT or a quickstart checkpoint) to look inside')
