@@ -40,7 +40,7 @@ def site(tmp_path_factory):
                PYTHONWARNINGS='ignore')
     proc = subprocess.Popen([sys.executable, 'tools/web_demo.py', '--no-quickstart', '--model', config, checkpoint,
                              '--model', config, other, '--examples', os.path.join(data, 'coco', 'val2017'),
-                             '--num-examples', '2', '--port', str(port)],
+                             '--num-examples', '2', '--port', str(port), '--max-upload-mb', '1'],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f'http://127.0.0.1:{port}'
     deadline = time.time() + 180
@@ -154,3 +154,23 @@ def test_the_server_hands_out_no_file_but_the_examples(site):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f'{url}/gradio_api/file={path}', timeout=30)
         assert refused.value.code in (403, 404), (path, refused.value.code)
+
+
+def post_upload(url: str, name: str, content: bytes) -> int:
+    """POST one file to Gradio's upload route as the page does; the HTTP status."""
+    boundary = 'mmpoolformer-test-boundary'
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            f'Content-Type: application/octet-stream\r\n\r\n').encode() + content + f'\r\n--{boundary}--\r\n'.encode()
+    request = urllib.request.Request(f'{url}/gradio_api/upload', data=body, method='POST',
+                                     headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_uploads_over_the_limit_are_refused_by_the_server(site):
+    url, _, _ = site
+    assert post_upload(url, 'small.jpg', b'x' * 1000) == 200
+    assert post_upload(url, 'big.jpg', b'x' * (2 << 20)) == 413  # --max-upload-mb 1
