@@ -8,6 +8,7 @@ of the input area that holds 20 %, 50 % and 90 % of its mass; :func:`erf_figure`
 """
 import glob
 import os.path as osp
+import textwrap
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -112,8 +113,9 @@ def erf_figure(fields: Dict[str, np.ndarray], areas: Dict[str, Dict[float, float
         ax.imshow(shown, cmap='viridis', vmin=0, vmax=1)
         ax.set_title(name + '\n' + area_text(areas[name]), fontsize=9)
         ax.axis('off')
-    fig.suptitle(f'effective receptive field of the last stage ({shape[0]}x{shape[1]} input; share of the area '
-                 f'holding 20/50/90 % of the mass)', fontsize=8)
+    title = (f'effective receptive field of the last stage ({shape[0]}x{shape[1]} input; share of the area holding '
+             f'20/50/90 % of the mass)')
+    fig.suptitle(textwrap.fill(title, 60 * len(fields)), fontsize=8)  # one panel: two lines that fit its width
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 

@@ -25,12 +25,14 @@ def message(text: str, error: bool = False) -> str:
 
 
 def rows_html(rows: Sequence[Tuple[str, str, str]]) -> str:
-    """The found objects as an HTML table (``<table id="found-table">``, one ``<tr>`` per row, escaped text)."""
+    """The found objects as an HTML table (``<table id="found-table">``, one ``<tr>`` per row, escaped text) that
+    scrolls after about 20 rows."""
     head = ''.join(f'<th>{html.escape(c)}</th>' for c in COLUMNS)
     body = ''.join('<tr>' + ''.join(f'<td>{html.escape(v)}</td>' for v in row) + '</tr>' for row in rows)
     if not rows:
         body = f'<tr><td colspan="{len(COLUMNS)}">nothing found above the score threshold</td></tr>'
-    return f'<table id="found-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (f'<div style="max-height: 32em; overflow-y: auto"><table id="found-table"><thead><tr>{head}</tr>'
+            f'</thead><tbody>{body}</tbody></table></div>')
 
 
 def timings_text(timings: Dict[str, float]) -> str:
@@ -122,7 +124,7 @@ def build_page(server: DemoServer):
                 predict_button = gr.Button('Predict', variant='primary', elem_id='predict')
             predict_message = gr.Markdown(elem_id='predict-message')
             with gr.Row():
-                drawing = gr.Image(label='prediction, drawn as tools/demo.py draws it', type='numpy',
+                drawing = gr.Image(label='prediction, drawn as tools/demo.py draws it', type='numpy', height=480,
                                    elem_id='drawing')
                 with gr.Column():
                     table = gr.HTML(rows_html([]), elem_id='found')
