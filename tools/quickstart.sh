@@ -8,8 +8,8 @@
 # --amp (bf16 mixed-precision training on a CPU with bf16 instructions) reaches tools/train.py only.
 #
 # Results go to work_dirs/quickstart_<model>/ (log, checkpoints, and vis/ with the drawn validation images).
-# `web` starts the browser demo (tools/web_demo.py) on the quickstart checkpoints, first running the retinanet
-# quickstart if work_dirs/ holds none.
+# `web` starts the browser demo (tools/web_demo.py) on the quickstart checkpoints of work_dirs/ (QUICKSTART_WORK_DIRS),
+# first running the retinanet quickstart if it holds none.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,11 +18,12 @@ PY="$ROOT/.venv/bin/python"
 MODEL="${1:-retinanet}"
 shift || true
 if [ "$MODEL" = web ]; then
-  if ! ls work_dirs/quickstart_*/last_checkpoint >/dev/null 2>&1; then
-    echo "no quickstart checkpoint under work_dirs/ yet: running the retinanet quickstart first"
-    bash "$ROOT/tools/quickstart.sh" retinanet
+  WORK_DIRS="${QUICKSTART_WORK_DIRS:-work_dirs}"
+  if ! ls "$WORK_DIRS"/quickstart_*/last_checkpoint >/dev/null 2>&1; then
+    echo "no quickstart checkpoint under $WORK_DIRS/ yet: running the retinanet quickstart first"
+    QUICKSTART_WORK_DIR="$WORK_DIRS/quickstart_retinanet" bash "$ROOT/tools/quickstart.sh" retinanet
   fi
-  exec "$PY" tools/web_demo.py "$@"
+  exec "$PY" tools/web_demo.py --work-dirs "$WORK_DIRS" "$@"
 fi
 case "$MODEL" in
   retinanet) CONFIG=configs/quickstart/retinanet_poolformer_s12_demo.py ;;

@@ -240,3 +240,21 @@ def test_an_onnx_export_is_served(files, served, tmp_path):
     assert server.look_inside(models[0].name, files['image'], 'eigencam', 64)[3] == (
         '**error:** det.onnx (ONNX Runtime) runs in ONNX Runtime, which exposes no layers; choose a PyTorch model '
         '(--model CONFIG CHECKPOINT or a quickstart checkpoint) to look inside')
+
+
+def test_quickstart_web_serves_existing_checkpoints_without_training(tmp_path, files):
+    """bash tools/quickstart.sh web: with a quickstart checkpoint in the work dirs it goes straight to
+    tools/web_demo.py (here --help, which ends it) and trains nothing."""
+    import subprocess
+
+    from tests.helpers import ROOT
+    config, checkpoint = files['models']['retinanet']
+    run = tmp_path / 'quickstart_retinanet'
+    run.mkdir()
+    (run / 'tiny_retinanet.py').write_text(open(config).read())
+    (run / 'epoch_1.pth').write_bytes(open(checkpoint, 'rb').read())
+    (run / 'last_checkpoint').write_text(str(run / 'epoch_1.pth'))
+    proc = subprocess.run(['bash', 'tools/quickstart.sh', 'web', '--help'], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, QUICKSTART_WORK_DIRS=str(tmp_path)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith('usage: web_demo.py') and 'running the retinanet quickstart' not in proc.stdout
