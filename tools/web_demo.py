@@ -54,6 +54,7 @@ def main(argv=None) -> None:
     parser.add_argument('--trust-checkpoint', action='store_true')
     add_fast_inference_args(parser)
     args = parser.parse_args(argv)
+    os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent from a local demo
     from mmpoolformer.errors import ConfigError
     from mmpoolformer.web_demo.app import DemoServer, serve
     from mmpoolformer.web_demo.models import load_models, model_specs
