@@ -16,6 +16,8 @@ from .images import MAX_SIDE, MAX_UPLOAD_MB, allowed_file, read_upload
 from .models import LOWEST_SCORE_THR, MixerComparison, ServedModel
 
 TITLE = 'mmpoolformer web demo'
+# small drawings (the demo images are 128 px) are shown enlarged, pixels kept sharp; the drawing itself is unchanged
+CSS = '#drawing img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }'
 COLUMNS = ('class', 'score', 'box x1, y1, x2, y2 (px) / pixel share')
 
 
@@ -160,5 +162,5 @@ def serve(server: DemoServer, host: str = '127.0.0.1', port: int = 7860, share: 
     page.queue(default_concurrency_limit=1, max_size=64)
     page.launch(server_name=host, server_port=port, share=share, allowed_paths=server.examples,
                 max_file_size=f'{int(server.max_upload_mb * 1024)}kb', prevent_thread_lock=not block,
-                show_error=False, quiet=True)
+                show_error=False, quiet=True, css=CSS)
     return page

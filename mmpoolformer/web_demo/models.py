@@ -120,6 +120,15 @@ class ServedModel:
         self.fast_model = copy.deepcopy(self.model)
         from ..engine.fast_inference import accelerate
         self.fast_report = accelerate(self.fast_model, **self.fast_options)
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """One prediction per path on a grey 64x64 image, so that the page's first timing is not that of a first
+        call (memory allocation, kernel selection; with ``--compile``, the first compilation)."""
+        from ..apis import predict
+        grey = np.full((64, 64, 3), 128, np.uint8)
+        for model in (self.model, self.fast_model):
+            predict(model, self.cfg, grey)
 
     @property
     def fast_name(self) -> str:
