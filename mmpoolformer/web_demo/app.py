@@ -2,8 +2,8 @@
 
 Every handler turns a :class:`~mmpoolformer.errors.UserError` (a bad upload, a file the page may not read, Grad-CAM
 asked of a detector, ...) into the one-line message shown in the page, so the server keeps serving. Requests queue
-(one runs at a time: the two CPU cores are better used by one model than shared by two), so any number of
-simultaneous requests are all answered.
+(one runs at a time: the two CPU cores are better used by one model than shared by two); up to ``QUEUE_SIZE``
+waiting requests are all answered, in turn.
 """
 import html
 import os.path as osp
@@ -16,6 +16,7 @@ from .images import MAX_SIDE, MAX_UPLOAD_MB, allowed_file, read_upload
 from .models import LOWEST_SCORE_THR, MixerComparison, ServedModel
 
 TITLE = 'mmpoolformer web demo'
+QUEUE_SIZE = 64  # requests waiting at once; Gradio refuses more with "queue full"
 # small drawings (the demo images are 128 px) are shown enlarged, pixels kept sharp; the drawing itself is unchanged
 CSS = '#drawing img { width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }'
 COLUMNS = ('class', 'score', 'box x1, y1, x2, y2 (px) / pixel share')
@@ -154,13 +155,10 @@ def build_page(server: DemoServer):
     return page
 
 
-def serve(server: DemoServer, host: str = '127.0.0.1', port: int = 7860, share: bool = False,
-          block: bool = True):
-    """Start the page on ``host:port`` (a public share link only with ``share``); requests queue one at a time.
-    Returns the ``gradio.Blocks`` (with ``block=False`` the server runs in a thread; ``page.close()`` stops it)."""
+def serve(server: DemoServer, host: str = '127.0.0.1', port: int = 7860, share: bool = False) -> None:
+    """Serve the page on ``host:port`` until interrupted (a public share link only with ``share``); requests queue
+    and run one at a time."""
     page = build_page(server)
-    page.queue(default_concurrency_limit=1, max_size=64)
+    page.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     page.launch(server_name=host, server_port=port, share=share, allowed_paths=server.examples,
-                max_file_size=f'{int(server.max_upload_mb * 1024)}kb', prevent_thread_lock=not block,
-                show_error=False, quiet=True, css=CSS)
-    return page
+                max_file_size=f'{int(server.max_upload_mb * 1024)}kb', show_error=False, quiet=True, css=CSS)

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..errors import ConfigError, UserError
 
-KINDS = ('detection', 'instance segmentation', 'semantic segmentation', 'classification')
 LOWEST_SCORE_THR = 0.05  # the page's slider starts here; the models' own test thresholds are lowered to it
 
 
@@ -68,7 +67,8 @@ def model_specs(work_dirs: Optional[str], models: Sequence[Sequence[str]] = (),
 
 
 def model_task(model, cfg) -> str:
-    """One of :data:`KINDS` for a loaded PyTorch model of ``cfg``."""
+    """``'detection'``, ``'instance segmentation'``, ``'semantic segmentation'`` or ``'classification'``: the task of
+    a loaded PyTorch model of ``cfg``."""
     scope = cfg.get('default_scope', 'mmdet')
     if scope == 'mmseg':
         return 'semantic segmentation'
