@@ -1,7 +1,8 @@
-"""Inference on single images for detection and segmentation configs (used by ``tools/demo.py``)."""
+"""Inference on single images for detection, segmentation and classification configs (used by ``tools/demo.py``
+and the web demo)."""
 import os.path as osp
 import warnings
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import mmcv
 import numpy as np
@@ -126,14 +127,56 @@ def make_test_batch(model, batch: int, shape: Tuple[int, int]) -> dict:
 
 
 def predict(model, cfg, img: np.ndarray):
-    """Run one BGR image through the model; returns mmdet's DetDataSample or mmseg's SegDataSample."""
+    """Run one BGR image through the model; returns mmdet's DetDataSample, mmseg's SegDataSample or mmpretrain's
+    DataSample (classification: ``pred_score``, the (num_classes,) class probabilities, and ``pred_label``)."""
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
         if scope == 'mmseg':
             from mmseg.apis import inference_model
             return inference_model(model, img)
+        if scope == 'mmpretrain':
+            inputs, sample, _ = prepare_inputs(model.data_preprocessor, cfg, img)
+            with torch.no_grad():
+                return model(inputs, [sample], mode='predict')[0]
         from mmdet.apis import inference_detector
         return inference_detector(model, img)
+
+
+def found_rows(dataset_meta: dict, result, score_thr: float = 0.3, top: int = 5) -> List[Tuple[str, str, str]]:
+    """What ``result`` (from :func:`predict`) found, as ``(class, score, where)`` text rows, the table of
+    ``tools/demo.py`` and the web demo:
+
+    - detection: one row per instance scoring ``>= score_thr``, best first: the score to 3 decimals and the box
+      ``x1, y1, x2, y2`` in original-image pixels (1 decimal), plus the mask's share of the image's pixels (%, 2
+      decimals) for instance segmentation;
+    - segmentation: one row per class in the label map, largest first: score ``-``, its share of the pixels;
+    - classification: the ``top`` most probable classes: the probability, where ``-``.
+    """
+    classes = list((dataset_meta or {}).get('classes') or [])
+
+    def name(label: int) -> str:
+        return classes[label] if 0 <= label < len(classes) else str(label)
+
+    if 'pred_sem_seg' in result:
+        labels = result.pred_sem_seg.data.reshape(-1).cpu()
+        counts = torch.bincount(labels.long(), minlength=1)
+        order = sorted((int(c) for c in counts.nonzero().flatten()), key=lambda c: (-int(counts[c]), c))
+        return [(name(c), '-', f'{100 * int(counts[c]) / labels.numel():.2f}% of the pixels') for c in order]
+    if 'pred_score' in result:
+        scores = result.pred_score.cpu()
+        order = scores.argsort(descending=True)[:top].tolist()
+        return [(name(c), f'{float(scores[c]):.3f}', '-') for c in order]
+    pred = result.pred_instances
+    keep = (pred.scores >= score_thr).nonzero().flatten()
+    keep = keep[pred.scores[keep].argsort(descending=True, stable=True)]
+    rows = []
+    for i in keep.tolist():
+        where = ', '.join(f'{v:.1f}' for v in pred.bboxes[i].tolist())
+        if 'masks' in pred:
+            mask = torch.as_tensor(np.asarray(pred.masks[i]))
+            where += f'; mask {100 * float(mask.float().mean()):.2f}% of the pixels'
+        rows.append((name(int(pred.labels[i])), f'{float(pred.scores[i]):.3f}', where))
+    return rows
 
 
 def prepare_inputs(preprocessor, cfg, img: np.ndarray):
@@ -203,16 +246,28 @@ def valid_region(tensor: torch.Tensor, data_sample, inputs: torch.Tensor) -> tor
     return tensor[..., :h, :w]
 
 
-def draw(dataset_meta: dict, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
-    """Draw ``result`` (a DetDataSample or SegDataSample) over ``img`` with the class names and palette of
-    ``dataset_meta`` (``model.dataset_meta``) and write it to ``out_file``."""
+def render(dataset_meta: dict, cfg, img: np.ndarray, result, score_thr: float = 0.3) -> np.ndarray:
+    """``result`` (from :func:`predict`) drawn over the BGR image ``img`` by the config's visualizer, with the class
+    names and palette of ``dataset_meta`` (``model.dataset_meta``): detections scoring ``>= score_thr``, the label
+    map, or the predicted class. Returns the (H, W, 3) RGB uint8 drawing (the image's size; a classifier's drawing
+    is at least 256 px on its long side)."""
     from mmengine.registry import VISUALIZERS
     scope = cfg.get('default_scope', 'mmdet')
     with DefaultScope.overwrite_default_scope(scope):
         visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_{id(result)}', vis_backends=None))
     visualizer.dataset_meta = dataset_meta
+    if scope == 'mmpretrain':
+        factor = max(1., 256 / max(img.shape[:2]))
+        return visualizer.visualize_cls(mmcv.bgr2rgb(img), result, classes=(dataset_meta or {}).get('classes'),
+                                        draw_gt=False, rescale_factor=factor)
     kwargs = dict(pred_score_thr=score_thr) if scope != 'mmseg' else {}
     visualizer.add_datasample('demo', mmcv.bgr2rgb(img), data_sample=result, draw_gt=False, show=False,
                               out_file=None, **kwargs)  # no backends: the drawing stays in the visualizer
+    return visualizer.get_image()
+
+
+def draw(dataset_meta: dict, cfg, img: np.ndarray, result, out_file: str, score_thr: float = 0.3) -> None:
+    """:func:`render` ``result`` over ``img`` and write the drawing to ``out_file``."""
     from .fileio import write_image_atomically
-    write_image_atomically(out_file, mmcv.rgb2bgr(visualizer.get_image()), what='drawing')
+    drawing = render(dataset_meta, cfg, img, result, score_thr)
+    write_image_atomically(out_file, mmcv.rgb2bgr(drawing), what='drawing')

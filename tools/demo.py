@@ -1,6 +1,8 @@
 """Draw a model's predictions on one image: python tools/demo.py IMAGE CONFIG CHECKPOINT --out OUT.png
 
-Works for detection (boxes, masks) and segmentation (class map) configs. Grayscale and RGBA images are converted.
+Works for detection (boxes, masks), segmentation (class map) and classification configs. Grayscale and RGBA images
+are converted. Prints what was found, one ``found: CLASS | SCORE | WHERE`` line each (see
+:func:`mmpoolformer.apis.found_rows`: boxes in image pixels, pixel shares, or the top classes).
 """
 import argparse
 import os.path as osp
@@ -27,12 +29,15 @@ def main():
     parser.add_argument('--trust-checkpoint', action='store_true')
     add_fast_inference_args(parser)
     args = parser.parse_args()
-    from mmpoolformer.apis import draw, init_model, predict, read_image
+    from mmpoolformer.apis import draw, found_rows, init_model, predict, read_image
     img = read_image(args.image)
     model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint,
                             score_thr=args.score_thr,
                             fast=fast_inference_options(args.compile, args.bf16, args.fp16, args.deploy))
-    draw(model.dataset_meta, cfg, img, predict(model, cfg, img), args.out, args.score_thr)
+    result = predict(model, cfg, img)
+    draw(model.dataset_meta, cfg, img, result, args.out, args.score_thr)
+    for row in found_rows(model.dataset_meta, result, args.score_thr):
+        print('found: ' + ' | '.join(row))
     print(f'wrote {args.out}')
 
 

@@ -4,7 +4,9 @@
 #   bash tools/setup.sh
 #
 # Installs torch/torchvision, compiles mmcv 2.1.0 with ops from its PyPI source archive (CUDA ops too when a CUDA
-# toolchain and a GPU are present), then mmengine/mmdet/mmsegmentation/mmpretrain and mmpoolformer in editable mode.
+# toolchain and a GPU are present), then mmengine/mmdet/mmsegmentation/mmpretrain, Gradio (web demo) and mmpoolformer
+# in editable mode, and, when run as root on Debian/Ubuntu, the system Chromium the browser test drives (skipped with
+# a note otherwise, or when chromium is already installed).
 # The compiled mmcv wheel is cached under $MMPF_CACHE (default ~/.cache/mmpoolformer) in a folder keyed by the
 # python, torch (with its local build tag, e.g. +cu130) and mmcv versions and the ops flavour, so a wheel is never
 # handed to another torch. Environment knobs:
@@ -105,8 +107,17 @@ install_self() {
   "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 }
 
+browser_ok() {  # the browser test's Chromium and its driver are on PATH
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+
+install_browser() {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+}
+
 verify() {
-  "$PY" -c "import mmpoolformer, mmdet, mmseg, mmpretrain.models, pytorch_grad_cam; from mmcv.ops import nms, roi_align; print('imports ok')"
+  "$PY" -c "import mmpoolformer, mmdet, mmseg, mmpretrain.models, pytorch_grad_cam, gradio, playwright; from mmcv.ops import nms, roi_align; print('imports ok')"
 }
 
 step venv make_venv
@@ -119,5 +130,13 @@ else
 fi
 step openmmlab install_stack
 step mmpoolformer install_self
+if browser_ok; then
+  echo "[setup] browser        ... ok (chromium already installed)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  step browser install_browser
+else
+  echo "[setup] browser        ... skipped: not root or no apt-get; the browser test needs Chromium" \
+       "(sudo apt-get install chromium chromium-driver)"
+fi
 step verify verify
 echo "[setup] done in $(( $(date +%s) - START )) s; environment: $VENV"

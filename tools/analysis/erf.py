@@ -24,139 +24,32 @@ divisible by 32 (its mixing matrices exist for one token grid). A config uses it
 initialisation without a checkpoint). No images are written.
 """
 import argparse
-import glob
 import os.path as osp
 import sys
-from typing import Dict, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from mmpoolformer.arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS, resolve_arch  # noqa: E402
+from mmpoolformer.analysis.erf import (  # noqa: E402, F401  (mass_areas: tests read it from here)
+    IMAGENET,
+    arch_backbones,
+    baseline_backbone,
+    erf,
+    erf_figure,
+    is_baseline_name,
+    load_images,
+    mass_areas,
+    preprocessor_norm,
+)
+from mmpoolformer.arch_settings import ARCH_SETTINGS  # noqa: E402
 from mmpoolformer.cli import run_cli  # noqa: E402
 from mmpoolformer.errors import ConfigError  # noqa: E402
 from mmpoolformer.fileio import write_atomically  # noqa: E402
 
-IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
-MASS_SHARES = (0.2, 0.5, 0.9)
-IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 
-
-def load_images(folder: str, count: int, shape, norm: dict) -> List[torch.Tensor]:
-    """Up to ``count`` images of ``folder`` (sorted by name), resized to ``shape`` and normalised: (1, 3, H, W)."""
-    import cv2
-
-    from mmpoolformer.apis import read_image
-    if not osp.isdir(folder):
-        raise ConfigError(f'--images {folder} is not a folder; pass a folder of images (jpg, png)')
-    paths = sorted(p for p in glob.glob(osp.join(folder, '*')) if p.lower().endswith(IMAGE_SUFFIXES))[:count]
-    if not paths:
-        raise ConfigError(f'--images {folder} holds no images (jpg, png, bmp)')
-    mean = torch.tensor(norm['mean']).view(1, 3, 1, 1)
-    std = torch.tensor(norm['std']).view(1, 3, 1, 1)
-    out = []
-    for path in paths:
-        img = cv2.resize(read_image(path), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-        if norm.get('bgr_to_rgb'):
-            img = img[..., ::-1]
-        x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
-        out.append((x - mean) / std)
-    return out
-
-
-def erf(backbone: torch.nn.Module, images: List[torch.Tensor]) -> np.ndarray:
-    """Mean over images of |d out[centre].sum() / d input|, summed over input channels: (H, W)."""
-    backbone.eval()
-    total = None
-    for x in images:
-        x = x.clone().requires_grad_(True)
-        out = backbone(x)[-1]  # (1, C, h, w): the last stage
-        out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
-        grad = x.grad.abs().sum(1)[0]
-        total = grad if total is None else total + grad
-        backbone.zero_grad(set_to_none=True)
-    return (total / len(images)).numpy()
-
-
-def mass_areas(field: np.ndarray) -> Dict[float, float]:
-    """Share of the input area that holds each of MASS_SHARES of the field's mass (largest values first)."""
-    values = np.sort(field.ravel())[::-1]
-    cumulative = np.cumsum(values) / values.sum()
-    return {share: (int(np.searchsorted(cumulative, share)) + 1) / values.size for share in MASS_SHARES}
-
-
-BASELINE_CLASSES = dict(caformer='CAFormer', convformer='ConvFormer', poolformerv2='PoolFormerV2',
-                        identityformer='IdentityFormer', randformer='RandFormer')
-
-
-def is_baseline_name(name: str) -> bool:
-    """Whether ``name`` is a published model of the baselines, e.g. 'caformer_s18' or 'randformer_m48'."""
-    family, _, size = name.lower().rpartition('_')
-    return family in BASELINE_ARCH_SETTINGS and size in BASELINE_ARCH_SETTINGS[family]
-
-
-def baseline_backbone(name: str, shape, checkpoint=None) -> torch.nn.Module:
-    """The backbone of the baselines model ``name`` (last stage only), seeded, random or loaded from ``checkpoint``;
-    RandFormer's token grids are those of the square ``shape``."""
-    from mmpoolformer.registry import MODELS
-    family, _, size = name.lower().rpartition('_')
-    extra = {}
-    if family == 'randformer':
-        if shape[0] != shape[1] or shape[0] % 32:
-            raise ConfigError(f'{name}: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 '
-                              f'(e.g. --shape 224 224), not {shape[0]} {shape[1]}')
-        extra['input_size'] = shape[0]
-    torch.manual_seed(0)
-    init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
-    model = MODELS.get(BASELINE_CLASSES[family])(arch=size, out_indices=(-1,), init_cfg=init_cfg, **extra)
-    model.init_weights()
-    return model
-
-
-def arch_backbones(arch: str, mixers: List[str], checkpoint, act: str = 'GELU',
-                   shape=(224, 224)) -> Dict[str, torch.nn.Module]:
-    """One backbone per ``mixers`` entry (see the module docstring), by label: ``'<arch> <mixer>'`` (with
-    ``+<act>`` unless GELU) or the baselines model's name."""
-    from mmpoolformer import MetaFormer
-    from mmpoolformer.registry import MODELS
-    if MODELS.get(act) is None:
-        raise ConfigError(f"--act {act} is not a registered activation; e.g. GELU, ReLU, SiLU, StarReLU")
-    models = {}
-    for mixer in mixers:
-        if is_baseline_name(mixer):
-            models[mixer.lower()] = baseline_backbone(mixer, shape)
-            continue
-        if mixer not in MODELS.module_dict:
-            raise ConfigError(f"--mixers {mixer} is neither a registered token mixer (e.g. Pooling, DepthwiseConv, "
-                              f"SepConv, Attention, Identity) nor a baselines model (e.g. caformer_s18)")
-        torch.manual_seed(0)
-        init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
-        settings = resolve_arch(arch)
-        if not checkpoint:  # the paper's 1e-5 init silences every mixer of an untrained network
-            settings['layer_scale_init_value'] = 1.
-        model = MetaFormer(arch=settings, token_mixers=dict(type=mixer), act_cfg=dict(type=act), out_indices=(-1,),
-                           init_cfg=init_cfg)
-        model.init_weights()
-        models[f'{arch} {mixer}' + ('' if act == 'GELU' else f'+{act}')] = model
-    return models
-
-
-def draw(fields: Dict[str, np.ndarray], areas: Dict[str, Dict[float, float]], out: str, shape) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
+def draw(fields, areas, out: str, shape) -> None:
+    """Write :func:`~mmpoolformer.analysis.erf.erf_figure` to ``out`` (format from its suffix)."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(fields), figsize=(3.2 * len(fields), 3.6), dpi=100, squeeze=False)
-    for ax, (name, field) in zip(axes[0], fields.items()):
-        shown = np.log10(1 + field / field.max() * 1000) / 3
-        ax.imshow(shown, cmap='viridis', vmin=0, vmax=1)
-        ax.set_title(name + '\n' + ', '.join(f'{int(100 * s)}%: {100 * a:.1f}%' for s, a in areas[name].items()),
-                     fontsize=9)
-        ax.axis('off')
-    fig.suptitle(f'effective receptive field of the last stage ({shape[0]}x{shape[1]} input; share of the area '
-                 f'holding 20/50/90 % of the mass)', fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig = erf_figure(fields, areas, shape)
     write_atomically(out, lambda partial: fig.savefig(partial, format=osp.splitext(out)[1][1:] or 'png'),
                      what='drawing')
     plt.close(fig)
@@ -191,9 +84,7 @@ def main(argv=None) -> None:
         from mmpoolformer.apis import init_model
         model, cfg = init_model(args.target, args.checkpoint, trust=args.trust_checkpoint, fast={})
         backbones = {osp.splitext(osp.basename(args.target))[0]: model.backbone}
-        pre = model.data_preprocessor
-        norm = dict(mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(),
-                    bgr_to_rgb=bool(getattr(pre, '_channel_conversion', False)))
+        norm = preprocessor_norm(model.data_preprocessor)
     else:
         raise ConfigError(f"'{args.target}' is neither a config file nor an arch; pass a file from configs/, one "
                           f"of {', '.join(ARCH_SETTINGS)} or a baselines model such as caformer_s18")
