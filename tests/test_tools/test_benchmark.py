@@ -66,7 +66,9 @@ def test_benchmark_refuses_to_time_models_that_differ(tmp_path):
 def test_benchmark_model_and_train_modes_smoke(tmp_path):
     config = tmp_path / 'tiny.py'
     config.write_text(TINY_RETINANET.format(root=ROOT))
-    proc = run_tool('tools/analysis/benchmark.py', 'model', config, '--smoke')
+    # a random tiny detector's bf16 outputs differ by 2-3 % (more with two tests per core): the smoke test checks the
+    # tool's path, not bf16 accuracy
+    proc = run_tool('tools/analysis/benchmark.py', 'model', config, '--smoke', '--bf16-tolerance', '0.05')
     assert 'check fast fp32: max |diff| of the network outputs against eager fp32' in proc.stdout
     assert 'summary: eager fp32' in proc.stdout
     proc = run_tool('tools/analysis/benchmark.py', 'train', '--smoke', '--arch', 's12')
