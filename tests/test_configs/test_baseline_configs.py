@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from tests.helpers import ROOT, build_model, config_in_repo, detector_step
+from tests.test_configs.test_classification_configs import assert_training_step
 
 BACKBONES = [('caformer', 's18', 'CAFormer'), ('convformer', 's18', 'ConvFormer'),
              ('poolformerv2', 's12', 'PoolFormerV2')]
@@ -136,19 +137,4 @@ def test_classification_config_is_the_official_recipe(path):
 @pytest.mark.parametrize('name', ['caformer_s18_in1k', 'convformer_s18_384_in1k', 'poolformerv2_s12_in1k',
                                   'identityformer_s12_in1k', 'randformer_s12_in1k'])
 def test_classification_config_takes_a_training_step(name):
-    from mmengine.registry import DefaultScope
-    from mmpretrain.structures import DataSample
-    cfg = config_in_repo(f'configs/classification/{name}.py')
-    cfg.model.data_preprocessor = cfg.data_preprocessor
-    model = build_model(cfg).train()
-    size = 224 if name.startswith('randformer') else 64
-    generator = torch.Generator().manual_seed(0)
-    data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=generator)
-                        for _ in range(2)],
-                data_samples=[DataSample().set_gt_label(label) for label in (3, 997)])
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        losses = model(**model.data_preprocessor(data, True), mode='loss')
-    loss = sum(losses.values())
-    assert torch.isfinite(loss)
-    loss.backward()
-    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    assert_training_step(f'configs/classification/{name}.py', 224 if name.startswith('randformer') else 64)
