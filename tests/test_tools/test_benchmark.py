@@ -117,7 +117,7 @@ def test_benchmark_caformer_backbone_against_timm(tmp_path):
     timed; the peers timm lacks are listed as skipped; peak memory and speed-ups against timm are reported."""
     out = tmp_path / 'bench.json'
     proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke', '--arch', 'caformer_s18', '--depths', '1',
-                    '1', '1', '1', '--out', out)
+                    '1', '1', '1', '--floor', '--out', out)
     assert re.search(r'^check timm: max \|diff\| against ours [\d.e+-]+ \(allowed [\d.e+-]+\)$', proc.stdout, re.M)
     assert 'backbone caformer_s18 (depths 1 1 1 1) (stage outputs without output norms, as timm\'s)' in proc.stdout
     result = json.loads(out.read_text())
@@ -136,6 +136,44 @@ def test_benchmark_caformer_backbone_against_timm(tmp_path):
     assert re.fullmatch(r'summary: best peer fp32 [\d.]+ ms \(timm\); fast fp32 [\d.]+ ms \([\d.]+x\); fast bf16 '
                         r'(n/a|[\d.]+ ms \([\d.]+x\))', result['summary'])
     assert result['memory'].startswith('memory: timm eager fp32 ') and result['memory'] in proc.stdout
+    if fi.cpu_has_bf16():  # ours' bf16 is held to at most what bf16 autocast does to timm's model, if that is more
+        assert re.search(r'^check timm under bf16 autocast: relative error against eager fp32 [\d.e+-]+$', proc.stdout,
+                         re.M)
+    check_caformer_floor(result, proc.stdout)
+
+
+def caformer_s18_macs(depths=(1, 1, 1, 1), height=64, width=96):
+    """Multiply-accumulates of CAFormer's convolutions, linear layers and attention (from its definition, for a
+    batch of one), by kind."""
+    dims, kinds = (64, 128, 320, 512), {'convolution': 0, 'matrix product': 0, 'attention': 0}
+    pixels = [(height // 4 // 2 ** i) * (width // 4 // 2 ** i) for i in range(4)]
+    kinds['convolution'] += pixels[0] * 3 * 49 * dims[0]  # stem 7x7
+    for i, (dim, n, blocks) in enumerate(zip(dims, pixels, depths)):
+        if i:
+            kinds['convolution'] += n * dims[i - 1] * 9 * dim  # downsample 3x3
+        if i < 2:  # SepConv: C -> 2C, depthwise 7x7, 2C -> C
+            kinds['matrix product'] += blocks * n * 4 * dim * dim
+            kinds['convolution'] += blocks * n * 2 * dim * 49
+        else:  # attention: qkv, proj, q k^T and p v over all heads
+            kinds['matrix product'] += blocks * n * 4 * dim * dim
+            kinds['attention'] += blocks * 2 * n * n * dim
+        kinds['matrix product'] += blocks * n * 8 * dim * dim  # MLP C -> 4C -> C
+    return kinds
+
+
+def check_caformer_floor(result, stdout):
+    expected = caformer_s18_macs()
+    for precision, floor in result['floor'].items():
+        assert {op['kind']: op['gmacs'] for op in floor['ops']} == pytest.approx(
+            {kind: macs / 1e9 for kind, macs in expected.items()})
+        assert {op['kind']: op['calls'] for op in floor['ops']} == {'convolution': 6, 'matrix product': 16,
+                                                                     'attention': 2}
+        assert floor['largest_speedup'] == result['rows'][0]['median_ms'] / floor['total_ms']
+        assert re.search(rf"^compute floor {precision} \(heavy kernels replayed alone, the faster equivalent "
+                         rf"counted\): {floor['total_ms']:.1f} ms; a 2048\^3 matrix product runs at \d+ G MAC/s$",
+                         stdout, re.M)
+        assert f"  largest speedup possible over timm eager fp32: {floor['largest_speedup']:.2f}x" in stdout
+    assert set(result['floor']) == ({'fp32', 'bf16'} if fi.cpu_has_bf16() else {'fp32'})
 
 
 def test_benchmark_train_mode_reports_with_cp_memory_and_equal_gradients(tmp_path):
