@@ -2,8 +2,11 @@
 and the web demo's "Look inside").
 
 For every image (resized to a fixed (H, W), normalised as the model expects), the gradient of the last stage's output
-at its centre position (summed over channels) with respect to the input is taken; its absolute value, summed over
-the input channels and averaged over the images, is the ERF (Luo et al., 2016). :func:`mass_areas` gives the share
+at its centre position with respect to the input is taken; its absolute value, summed over the input channels and
+averaged over the images, is the ERF (Luo et al., 2016). The centre output is reduced to one number as RepLKNet's ERF
+tool does, ``relu(out[:, :, h // 2, w // 2]).sum()``: a plain sum over channels would be a constant after a
+per-position channel norm (the baselines' LayerNorm output norms: the normalised channels sum to zero), whose
+gradient is zero everywhere. :func:`mass_areas` gives the share
 of the input area that holds 20 %, 50 % and 90 % of its mass; :func:`erf_figure` draws one heat map per model.
 """
 import glob
@@ -53,13 +56,13 @@ def preprocessor_norm(preprocessor) -> dict:
 
 
 def erf(backbone: torch.nn.Module, images: List[torch.Tensor]) -> np.ndarray:
-    """Mean over images of |d out[centre].sum() / d input|, summed over input channels: (H, W)."""
+    """Mean over images of |d relu(out[centre]).sum() / d input|, summed over input channels: (H, W)."""
     backbone.eval()
     total = None
     for x in images:
         x = x.clone().requires_grad_(True)
         out = backbone(x)[-1]  # (1, C, h, w): the last stage
-        out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
+        torch.relu(out[0, :, out.shape[2] // 2, out.shape[3] // 2]).sum().backward()
         grad = x.grad.abs().sum(1)[0]
         total = grad if total is None else total + grad
         backbone.zero_grad(set_to_none=True)
@@ -98,7 +101,8 @@ def baseline_backbone(name: str, shape, checkpoint=None) -> torch.nn.Module:
     torch.manual_seed(0)
     init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
     model = MODELS.get(BASELINE_CLASSES[family])(arch=size, out_indices=(-1,), init_cfg=init_cfg, **extra)
-    model.init_weights()
+    if init_cfg:  # (without one, MMEngine's init_weights changes nothing and logs a line per parameter)
+        model.init_weights()
     return model
 
 
@@ -130,7 +134,8 @@ def arch_backbones(arch: str, mixers: Sequence[str], checkpoint=None, act: str =
             settings['layer_scale_init_value'] = 1.
         model = MetaFormer(arch=settings, token_mixers=dict(type=mixer), act_cfg=dict(type=act), out_indices=(-1,),
                            init_cfg=init_cfg)
-        model.init_weights()
+        if init_cfg:
+            model.init_weights()
         models[f'{arch} {mixer}' + ('' if act == 'GELU' else f'+{act}')] = model
     return models
 
@@ -154,7 +159,7 @@ def erf_figure(fields: Dict[str, np.ndarray], areas: Dict[str, Dict[float, float
         ax.axis('off')
     title = (f'effective receptive field of the last stage ({shape[0]}x{shape[1]} input; share of the area holding '
              f'20/50/90 % of the mass)')
-    fig.suptitle(textwrap.fill(title, 60 * len(fields)), fontsize=8)  # one panel: two lines that fit its width
+    fig.suptitle(textwrap.fill(title, 50 * len(fields)), fontsize=8)  # one panel: lines that fit its 320 px
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 

@@ -6,8 +6,9 @@
     python tools/analysis/erf.py CONFIG [CHECKPOINT] --images DIR --out erf.png
 
 For every image (resized to ``--shape``, normalised as the model expects), the gradient of the last stage's output at
-its centre position (summed over channels) with respect to the input is taken; its absolute value, summed over the
-input channels and averaged over the images, is the ERF (Luo et al., 2016). Printed per model: the share of the input
+its centre position (its channels reduced as ``relu(...).sum()``, as RepLKNet's ERF tool does) with respect to the
+input is taken; its absolute value, summed over the input channels and averaged over the images, is the ERF (Luo et
+al., 2016; see :mod:`mmpoolformer.analysis.erf`). Printed per model: the share of the input
 area that holds 20 %, 50 % and 90 % of the ERF's mass (the smallest set of pixels, largest values first): the wider
 the mixer's reach, the larger these areas. Drawn: one heat map per model (``log10(1 + ERF / max * 1000) / 3``, so the
 faint tail stays visible), titled with those areas.
