@@ -132,7 +132,10 @@ def test_full_disk_while_writing_a_checkpoint_loses_nothing_and_resume_continues
         rf'run the same command with --resume to continue from the last complete checkpoint', error_line(proc))
     assert match, error_line(proc)
     assert float(match.group(1)) == pytest.approx(len(first) / 2 ** 20, rel=0.02)
-    assert float(match.group(2)) == pytest.approx(shutil.disk_usage(work).free / 2 ** 20, abs=200)
+    # the free space of the work dir's disk, in MiB; other test workers write and delete files on the same disk
+    # meanwhile (ONNX exports of 100+ MiB), so it is compared to within 2 % (or 200 MiB on a small disk)
+    free = shutil.disk_usage(work).free / 2 ** 20
+    assert float(match.group(2)) == pytest.approx(free, abs=max(200, 0.02 * free))
     assert all_files(work) == ['epoch_1.pth', 'last_checkpoint']  # no partial file, nothing removed
     assert (work / 'epoch_1.pth').read_bytes() == first and (work / 'last_checkpoint').read_text() == pointer
     out = run_tool(*args[1:], '--resume')  # the same command, space freed
