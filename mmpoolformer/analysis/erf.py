@@ -6,8 +6,8 @@ at its centre position with respect to the input is taken; its absolute value, s
 averaged over the images, is the ERF (Luo et al., 2016). The centre output is reduced to one number as RepLKNet's ERF
 tool does, ``relu(out[:, :, h // 2, w // 2]).sum()``: a plain sum over channels would be a constant after a
 per-position channel norm (the baselines' LayerNorm output norms: the normalised channels sum to zero), whose
-gradient is zero everywhere. :func:`mass_areas` gives the share
-of the input area that holds 20 %, 50 % and 90 % of its mass; :func:`erf_figure` draws one heat map per model.
+gradient is zero everywhere. :func:`mass_areas` gives the share of the input area that holds 20 %, 50 % and 90 % of
+its mass; :func:`erf_figure` draws one heat map per model.
 """
 import glob
 import os.path as osp
