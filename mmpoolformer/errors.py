@@ -22,6 +22,10 @@ class UnsafeCheckpointError(CheckpointError):
     """The file can only be loaded by full unpickling, which could run code from it."""
 
 
+class FastInferenceError(ConfigError):
+    """The requested fast path cannot run here (no bf16 on this CPU, no C++ compiler, ...)."""
+
+
 class DataError(UserError, ValueError):
     """A data set, annotation file or image cannot be used."""
 

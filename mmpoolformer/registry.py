@@ -1,8 +1,12 @@
 """Registries of the ``mmpoolformer`` scope.
 
 Each is a child of MMEngine's root registry, so ``type='mmpoolformer.PoolFormer'`` resolves from the MODELS registry
-of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'])`` has run.
+of mmdet, mmseg or mmpretrain once ``custom_imports=dict(imports=['mmpoolformer'])`` has run. The models that extend
+MMSegmentation or MMPretrain classes are imported when a config first asks for them, so ``import mmpoolformer``
+does not import those packages.
 """
+import importlib
+
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -13,7 +17,20 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locations=['mmpoolformer.models'])
+
+class _ModelRegistry(Registry):
+    """The MODELS registry: ``get`` imports the module of a class listed in :attr:`ON_DEMAND` before looking it up."""
+    ON_DEMAND = {'MixedSizeSegDataPreProcessor': 'mmpoolformer.models.seg_preprocessor',
+                 'MlpClsHead': 'mmpoolformer.models.mlp_cls_head'}
+
+    def get(self, key):
+        name = key.split('.')[-1] if isinstance(key, str) else None
+        if name in self.ON_DEMAND and name not in self._module_dict:
+            importlib.import_module(self.ON_DEMAND[name])
+        return super().get(key)
+
+
+MODELS = _ModelRegistry('model', parent=MMENGINE_MODELS, scope='mmpoolformer', locations=['mmpoolformer.models'])
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='mmpoolformer', locations=['mmpoolformer.engine'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='mmpoolformer',
                       locations=['mmpoolformer.datasets'])

@@ -1,5 +1,6 @@
-"""The package's import structure: no import loop (each subpackage imports on its own, in any order), weight-file code
-that depends on nothing but the arch table and the errors, and no import hidden inside a function to dodge a loop."""
+"""The package's import structure: layers that import only downwards, no import loop (each subpackage imports on its
+own, in any order), weight-file code that depends on nothing but the arch table and the errors, no import hidden
+inside a function to dodge a loop; and tools that import the package only, never each other."""
 import ast
 import glob
 import itertools
@@ -12,6 +13,32 @@ import pytest
 from tests.helpers import ROOT
 
 PACKAGE = os.path.join(ROOT, 'mmpoolformer')
+# the package's parts, lowest layer first: a module imports its own part or parts of lower layers only
+LAYERS = [
+    {'errors'},
+    {'fileio', 'registry', 'training_log', 'arch_settings', 'compat'},
+    {'checkpoint'},
+    {'models', 'datasets', 'evaluation', 'demo_data', 'visualization', 'collect_env', 'model_inputs'},
+    {'engine', 'tasks'},
+    {'apis'},
+    {'analysis', 'deployment'},
+    {'benchmark', 'studies', 'web_demo', 'gpu_check'},
+    {'cli'},
+    {'__init__', '__main__'},
+]
+
+
+def package_files():
+    return sorted(glob.glob(os.path.join(PACKAGE, '**', '*.py'), recursive=True))
+
+
+def module_name(path: str) -> str:
+    return os.path.relpath(path, ROOT)[:-3].replace(os.sep, '.')
+
+
+def part(module: str) -> str:
+    """The part of the package a module belongs to: ``mmpoolformer.engine.runner`` -> ``engine``."""
+    return module.split('.')[1]
 
 
 def package_imports(path: str):
@@ -55,8 +82,65 @@ def test_checkpoint_code_depends_only_on_the_arch_table_the_errors_and_atomic_wr
         assert package_imports(os.path.join(PACKAGE, leaf)) in ([], [('mmpoolformer.errors', True)]), leaf
 
 
-def test_no_package_import_is_hidden_inside_a_function_of_the_models_or_checkpoint_code():
-    for path in glob.glob(os.path.join(PACKAGE, 'models', '*.py')) + glob.glob(os.path.join(PACKAGE, 'checkpoint',
-                                                                                             '*.py')):
-        hidden = [name for name, top in package_imports(path) if not top]
-        assert hidden == [], (path, hidden)
+def test_every_module_imports_its_own_part_or_a_lower_layer_only():
+    layer = {name: i for i, names in enumerate(LAYERS) for name in names}
+    found_parts = {part(module_name(path)) for path in package_files()}
+    assert found_parts <= set(layer), f'parts without a layer: {found_parts - set(layer)}'
+    upward = []
+    for path in package_files():
+        source = part(module_name(path))
+        for target, _ in package_imports(path):
+            if target == 'mmpoolformer':
+                continue
+            if part(target) != source and layer[part(target)] >= layer[source]:
+                upward.append(f'{module_name(path)} -> {target}')
+    assert upward == []
+
+
+def test_no_import_cycle():
+    modules = {module_name(path): path for path in package_files()}
+
+    def resolve(name: str) -> str:  # 'mmpoolformer.apis.read_image' -> 'mmpoolformer.apis.__init__'
+        while name:
+            for candidate in (name, f'{name}.__init__'):
+                if candidate in modules:
+                    return candidate
+            name = name.rpartition('.')[0]
+        return ''
+
+    graph = {module: {resolve(target) for target, top in package_imports(path) if top} - {''}
+             for module, path in modules.items()}
+    state, cycles = {}, []
+
+    def visit(module, trail):
+        state[module] = 'open'
+        for target in sorted(graph[module]):
+            if state.get(target) == 'open':
+                cycles.append(trail[trail.index(target):] + [target] if target in trail else [module, target])
+            elif target not in state:
+                visit(target, trail + [target])
+        state[module] = 'done'
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_no_package_import_is_hidden_inside_a_function():
+    hidden = [f'{module_name(path)} -> {name}' for path in package_files()
+              for name, top in package_imports(path) if not top]
+    assert hidden == []
+
+
+def test_tools_import_the_package_only_and_stay_short():
+    """Library logic lives in mmpoolformer/: a tool script handles its arguments and prints, and no tool imports
+    another (tools/ is not a package)."""
+    assert not os.path.exists(os.path.join(ROOT, 'tools', '__init__.py'))
+    for path in glob.glob(os.path.join(ROOT, 'tools', '**', '*.py'), recursive=True):
+        tree = ast.parse(open(path).read())
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        imported += [n.module or '' for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in imported if m.split('.')[0] == 'tools'], path
+        assert 'sys.path' not in open(path).read(), path
+        assert len(open(path).read().splitlines()) <= 200, path

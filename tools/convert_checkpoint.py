@@ -11,13 +11,10 @@ it opens with ``torch.load(DST, weights_only=True)``.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.checkpoint import convert_weights, read_weights, save_checkpoint_file, unwrap_state_dict  # noqa: E402
-from mmpoolformer.checkpoint.formats import guess_arch  # noqa: E402
-from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.checkpoint import convert_weights, read_weights, save_checkpoint_file, unwrap_state_dict
+from mmpoolformer.checkpoint.formats import guess_arch
+from mmpoolformer.cli import run_cli
 
 
 def main():

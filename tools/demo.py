@@ -5,16 +5,9 @@ are converted. Prints what was found, one ``found: CLASS | SCORE | WHERE`` line 
 :func:`mmpoolformer.apis.found_rows`: boxes in image pixels, pixel shares, or the top classes).
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.cli import (  # noqa: E402
-    add_fast_inference_args,
-    fast_inference_options,
-    run_cli,  # noqa: E402
-)
+from mmpoolformer.apis import draw, found_rows, init_model, predict, read_image
+from mmpoolformer.cli import add_fast_inference_args, fast_inference_options, run_cli
 
 
 def main():
@@ -29,7 +22,6 @@ def main():
     parser.add_argument('--trust-checkpoint', action='store_true')
     add_fast_inference_args(parser)
     args = parser.parse_args()
-    from mmpoolformer.apis import draw, found_rows, init_model, predict, read_image
     img = read_image(args.image)
     model, cfg = init_model(args.config, args.checkpoint, args.device, trust=args.trust_checkpoint,
                             score_thr=args.score_thr,

@@ -6,15 +6,11 @@ python tools/make_demo_data.py [--root data/demo] [--seed 0] [--num-train 1000] 
     writes the detection and segmentation scenes (COCO-format instances + ADE20K-layout semantics)
 """
 import argparse
-import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.cli import add_common_args, load_config, run_cli  # noqa: E402
-from mmpoolformer.demo_data import DEFAULTS, ensure_demo_data, make_demo_data  # noqa: E402
-from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.cli import add_common_args, load_config, run_cli
+from mmpoolformer.demo_data import DEFAULTS, ensure_demo_data, make_demo_data
+from mmpoolformer.errors import ConfigError
 
 
 def write_for_config(args: argparse.Namespace) -> None:

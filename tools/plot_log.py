@@ -4,33 +4,12 @@ Reads every ``WORK_DIR/<timestamp>/vis_data/scalars.json`` (MMEngine's log of sc
 one panel per key against the step it was logged at (iteration for losses, epoch or iteration for metrics).
 """
 import argparse
-import glob
-import json
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.errors import ConfigError  # noqa: E402
-from mmpoolformer.fileio import write_atomically  # noqa: E402
-
-
-def read_scalars(work_dir: str) -> dict:
-    """key -> list of (step, value) over all runs in ``work_dir``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not files:
-        raise ConfigError(f'no */vis_data/scalars.json under {work_dir}; pass the --work-dir of a training run')
-    series: dict = {}
-    for path in files:
-        with open(path) as f:
-            for line in f:
-                record = json.loads(line)
-                step = record.get('step', len(series.get('loss', [])))
-                for key, value in record.items():
-                    if key != 'step' and isinstance(value, (int, float)):
-                        series.setdefault(key, []).append((step, value))
-    return series
+from mmpoolformer.cli import run_cli
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.fileio import write_atomically
+from mmpoolformer.training_log import read_scalars
 
 
 def main():

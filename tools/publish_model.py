@@ -10,14 +10,11 @@ read it without any extra argument. It is written completely or not at all.
 import argparse
 import os
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.checkpoint import load_checkpoint_file, save_checkpoint_file  # noqa: E402
-from mmpoolformer.checkpoint.io import sha256_of  # noqa: E402
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.errors import CheckpointError  # noqa: E402
+from mmpoolformer.checkpoint import load_checkpoint_file, save_checkpoint_file
+from mmpoolformer.checkpoint.io import sha256_of
+from mmpoolformer.cli import run_cli
+from mmpoolformer.errors import CheckpointError
 
 KEPT = ('state_dict', 'meta')
 

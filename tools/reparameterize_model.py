@@ -9,12 +9,9 @@ written file with the config's backbone in deploy form::
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.errors import ConfigError  # noqa: E402
+from mmpoolformer.cli import run_cli
+from mmpoolformer.errors import ConfigError
 
 
 def main():

@@ -62,11 +62,16 @@ install_torch() {
     "$(grep '^torchvision==' "$ROOT/requirements.txt")"
 }
 
-mmcv_ok() {  # true when the installed mmcv is $MMCV_VERSION and its compiled ops load.
+mmcv_ok() {  # true when the installed mmcv is $MMCV_VERSION, its compiled ops load, and where a GPU and nvcc are
+  # present, they include the CUDA ops (a wheel built on a CPU-only machine has none: it is rebuilt here)
   "$PY" - <<PYEOF >/dev/null 2>&1
+import shutil
 import mmcv
+import torch
 assert mmcv.__version__ == '$MMCV_VERSION', mmcv.__version__
-from mmcv.ops import nms, roi_align  # noqa: F401
+from mmcv.ops import get_compiling_cuda_version, nms, roi_align  # noqa: F401
+if torch.cuda.is_available() and shutil.which('nvcc'):
+    assert get_compiling_cuda_version() != 'not available', 'mmcv without CUDA ops on a CUDA machine'
 PYEOF
 }
 
@@ -86,8 +91,11 @@ build_mmcv() {
     # torch >= 2.10 headers need C++20; mmcv 2.1.0's setup.py hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
     mkdir -p "$src/dist"
-    MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${PIP[@]}" wheel --no-deps --no-build-isolation --no-cache-dir \
-      -w "$src/dist" "$src/mmcv-$MMCV_VERSION"
+    # Python's own compile flags without debug information (-g0 last wins over its -g): a third less compile time,
+    # the same optimised code. CFLAGS replaces the defaults, so they are passed along.
+    local cflags; cflags="$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("CFLAGS") or "")') -g0"
+    CFLAGS="$cflags" MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${PIP[@]}" wheel --no-deps --no-build-isolation \
+      --no-cache-dir -w "$src/dist" "$src/mmcv-$MMCV_VERSION"
     mkdir -p "$dir"
     # Move into the cache under a temporary name first so an interrupted copy is never taken for a wheel.
     local built; built="$(ls "$src"/dist/mmcv-*.whl)"

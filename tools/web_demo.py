@@ -15,10 +15,8 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
-
-from mmpoolformer.cli import add_fast_inference_args, fast_inference_options, run_cli  # noqa: E402
-from mmpoolformer.web_demo.images import MAX_SIDE, MAX_UPLOAD_MB  # noqa: E402
+from mmpoolformer.cli import add_fast_inference_args, fast_inference_options, run_cli
+from mmpoolformer.web_demo.images import MAX_SIDE, MAX_UPLOAD_MB
 
 DEFAULT_EXAMPLES = 'data/demo/coco/val2017'
 NUM_EXAMPLES = 6

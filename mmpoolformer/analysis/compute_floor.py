@@ -21,6 +21,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from .macs import attention_macs, conv_macs, matmul_macs
+
 aten = torch.ops.aten
 
 # operator -> the name the floor reports it under
@@ -55,20 +57,14 @@ def _materialise(spec):
     return spec[1]
 
 
-def macs(op, args: tuple) -> float:
-    """Multiply-accumulates of one heavy call (attention: the two products ``q k^T`` and ``p v``)."""
+def call_macs(op, args: tuple) -> float:
+    """Multiply-accumulates of one heavy call (:mod:`.macs`' formulas; attention: ``q k^T`` and ``p v``)."""
     if op in MATRIX_PRODUCTS:
         a, b = (args[1], args[2]) if op in (aten.addmm.default, aten.baddbmm.default) else (args[0], args[1])
-        batch = a.shape[0] if a.dim() == 3 else 1
-        return float(batch * a.shape[-2] * a.shape[-1] * b.shape[-1])
-    if op in CONVOLUTIONS:
-        x, weight, stride, padding, dilation = args[0], args[1], args[3], args[4], args[5]
-        out_pixels = 1  # (a forward convolution: the backbones have no transposed ones)
-        for size, k, s, p, d in zip(x.shape[2:], weight.shape[2:], stride, padding, dilation):
-            out_pixels *= (size + 2 * p - d * (k - 1) - 1) // s + 1
-        return float(x.shape[0] * out_pixels * weight[0].numel() * weight.shape[0])  # weight: C_out, C_in/groups, k
-    q, k = args[0], args[1]  # (B, heads, N, D), (B, heads, M, D)
-    return float(2 * q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] * q.shape[3])
+        return float(matmul_macs(a.shape, b.shape))
+    if op in CONVOLUTIONS:  # (a forward convolution: the backbones have no transposed ones)
+        return float(conv_macs(args[0].shape, args[1].shape, args[3], args[4], args[5]))
+    return float(attention_macs(args[0].shape, args[1].shape, args[2].shape))
 
 
 class _Recorder(TorchDispatchMode):
@@ -84,7 +80,7 @@ class _Recorder(TorchDispatchMode):
             key = (func, _spec(args), _spec(tuple(sorted(kwargs.items()))))
             kind = 'matrix product' if _is_pointwise(func, args) else HEAVY_OPS[func]
             entry = self.calls.setdefault(key, dict(op=func, kind=kind, count=0,
-                                                    macs=macs(func, args), kwargs=kwargs))
+                                                    macs=call_macs(func, args), kwargs=kwargs))
             entry['count'] += 1
         return func(*args, **kwargs)
 

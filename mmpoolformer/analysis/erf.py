@@ -17,7 +17,11 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..apis import read_image
 from ..errors import ConfigError
+from ..models import MetaFormer
+from ..models.names import create_backbone, is_backbone_name, parse_backbone_name
+from ..registry import MODELS
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
 MASS_SHARES = (0.2, 0.5, 0.9)
@@ -40,7 +44,6 @@ def normalise(img: np.ndarray, shape: Tuple[int, int], norm: dict) -> torch.Tens
 
 def load_images(folder: str, count: int, shape: Tuple[int, int], norm: dict) -> List[torch.Tensor]:
     """Up to ``count`` images of ``folder`` (sorted by name) through :func:`normalise`: (1, 3, H, W) each."""
-    from ..apis import read_image
     if not osp.isdir(folder):
         raise ConfigError(f'--images {folder} is not a folder; pass a folder of images (jpg, png)')
     paths = sorted(p for p in glob.glob(osp.join(folder, '*')) if p.lower().endswith(IMAGE_SUFFIXES))[:count]
@@ -76,31 +79,12 @@ def mass_areas(field: np.ndarray) -> Dict[float, float]:
     return {share: (int(np.searchsorted(cumulative, share)) + 1) / values.size for share in MASS_SHARES}
 
 
-BASELINE_CLASSES = dict(caformer='CAFormer', convformer='ConvFormer', poolformerv2='PoolFormerV2',
-                        identityformer='IdentityFormer', randformer='RandFormer')
-
-
-def is_baseline_name(name: str) -> bool:
-    """Whether ``name`` is a published model of the baselines, e.g. 'caformer_s18' or 'randformer_m48'."""
-    from ..arch_settings import BASELINE_ARCH_SETTINGS
-    family, _, size = name.lower().rpartition('_')
-    return family in BASELINE_ARCH_SETTINGS and size in BASELINE_ARCH_SETTINGS[family]
-
-
-def baseline_backbone(name: str, shape, checkpoint=None) -> torch.nn.Module:
-    """The backbone of the baselines model ``name`` (last stage only), seeded, random or loaded from ``checkpoint``;
-    RandFormer's token grids are those of the square ``shape`` (H, W)."""
-    from ..registry import MODELS
-    family, _, size = name.lower().rpartition('_')
-    extra = {}
-    if family == 'randformer':
-        if shape[0] != shape[1] or shape[0] % 32:
-            raise ConfigError(f'{name}: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 '
-                              f'(e.g. --shape 224 224), not {shape[0]} {shape[1]}')
-        extra['input_size'] = shape[0]
+def named_backbone(name: str, shape, checkpoint=None) -> torch.nn.Module:
+    """The published backbone ``name`` (e.g. ``caformer_s18``; last stage only), seeded, random or loaded from
+    ``checkpoint`` (like ``init_cfg``); RandFormer's token grids are those of the square ``shape`` (H, W)."""
     torch.manual_seed(0)
     init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
-    model = MODELS.get(BASELINE_CLASSES[family])(arch=size, out_indices=(-1,), init_cfg=init_cfg, **extra)
+    model = create_backbone(name, shape=shape, out_indices=(-1,), init_cfg=init_cfg)
     if init_cfg:  # (without one, MMEngine's init_weights changes nothing and logs a line per parameter)
         model.init_weights()
     return model
@@ -110,26 +94,23 @@ def arch_backbones(arch: str, mixers: Sequence[str], checkpoint=None, act: str =
                    shape=(224, 224)) -> Dict[str, torch.nn.Module]:
     """One backbone per ``mixers`` entry, each from seed 0, returning its last stage only, by label.
 
-    A registered token mixer gives a MetaFormer of ``arch`` with it in every stage and ``act`` in its MLP (label
-    ``'ARCH MIXER'``, ``+ACT`` unless GELU); untrained (no ``checkpoint``), its layer scales start at 1 instead of
-    the paper's 1e-5 (which would silence every mixer); a checkpoint is loaded like ``init_cfg``. A baselines model
-    name (e.g. ``caformer_s18``) gives that backbone as published (:func:`baseline_backbone`)."""
-    from ..arch_settings import resolve_arch
-    from ..models import MetaFormer
-    from ..registry import MODELS
+    A registered token mixer gives a MetaFormer of ``arch`` (a PoolFormer size) with it in every stage and ``act``
+    in its MLP (label ``'ARCH MIXER'``, ``+ACT`` unless GELU); untrained (no ``checkpoint``), its layer scales start
+    at 1 instead of the paper's 1e-5 (which would silence every mixer); a checkpoint is loaded like ``init_cfg``. A
+    baselines model name (e.g. ``caformer_s18``) gives that backbone as published (:func:`named_backbone`)."""
     if MODELS.get(act) is None:
         raise ConfigError(f"--act {act} is not a registered activation; e.g. GELU, ReLU, SiLU, StarReLU")
     models = {}
     for mixer in mixers:
-        if is_baseline_name(mixer):
-            models[mixer.lower()] = baseline_backbone(mixer, shape)
+        if '_' in mixer and is_backbone_name(mixer):
+            models[mixer.lower()] = named_backbone(mixer, shape)
             continue
         if mixer not in MODELS.module_dict:
             raise ConfigError(f"--mixers {mixer} is neither a registered token mixer (e.g. Pooling, DepthwiseConv, "
                               f"SepConv, Attention, Identity) nor a baselines model (e.g. caformer_s18)")
         torch.manual_seed(0)
         init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
-        settings = resolve_arch(arch)
+        settings = parse_backbone_name(arch).arch
         if not checkpoint:  # the paper's 1e-5 init silences every mixer of an untrained network
             settings['layer_scale_init_value'] = 1.
         model = MetaFormer(arch=settings, token_mixers=dict(type=mixer), act_cfg=dict(type=act), out_indices=(-1,),

@@ -15,9 +15,9 @@ from typing import Optional
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
-from ..engine.fast_inference import FastInferenceError
-from ..errors import ConfigError, UserError
-from .config import merge_cli_options, set_data_root
+from ..engine.dataset_checks import check_batch_sizes
+from ..errors import ConfigError, FastInferenceError, UserError
+from .config import merge_cli_options, set_data_root, syntax_error_in
 from .launch import prepare_launcher
 
 DEBUG_HINT = ' (MMPF_DEBUG=1 shows the traceback)'
@@ -62,9 +62,16 @@ def load_config(args: argparse.Namespace) -> Config:
         if 'inherit from base' not in str(exc):
             raise
         raise ConfigError(f'{args.config}: {exc}') from exc
+    except SyntaxError as exc:
+        found = syntax_error_in(args.config)
+        if found is None:
+            raise
+        path, line, message = found
+        raise ConfigError(f'config {path} line {line}: {message} (Python syntax); fix that line') from exc
     # toolbox keys every config has (so that --cfg-options can set them): see SafeRunner
     cfg.setdefault('skip_unreadable_images', False)
     merge_cli_options(cfg, args.cfg_options, args.config)
+    check_batch_sizes(cfg)
     if args.data_root:
         set_data_root(cfg, args.data_root)
     if args.work_dir:
@@ -107,12 +114,25 @@ def fast_inference_options(compile: bool, bf16: bool, fp16: bool, deploy: bool =
 
 
 def add_fast_inference_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group('fast inference (see mmpoolformer.engine.fast_inference)')
+    group = parser.add_argument_group('fast inference (see mmpoolformer.engine.acceleration)')
     group.add_argument('--compile', action='store_true',
                        help='torch.compile the backbone, neck and heads (after deploy folding, channels_last)')
     group.add_argument('--bf16', action='store_true', help='bf16 autocast (CPU with bf16 instructions, or CUDA)')
     group.add_argument('--fp16', action='store_true', help='fp16 autocast (CUDA)')
     group.add_argument('--deploy', action='store_true', help='fold the backbone and use channels_last, no compile')
+
+
+def image_model_parser(doc: str) -> argparse.ArgumentParser:
+    """The parser of a tool that takes ``IMAGE CONFIG [CHECKPOINT] --out FILE [--trust-checkpoint]`` (the
+    visualization tools); the tool adds its own options. ``doc`` is the tool's docstring."""
+    parser = argparse.ArgumentParser(description=doc.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('image')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?', help='weights (default: the model\'s own initialisation)')
+    parser.add_argument('--out', required=True, help='output image file (png, jpg)')
+    parser.add_argument('--trust-checkpoint', action='store_true')
+    return parser
 
 
 def run_cli(main) -> None:

@@ -1,14 +1,47 @@
-"""Config loading for the tools: ``--cfg-options`` that must name existing keys, ``--data-root``."""
+"""Config loading for the tools: a config file with a Python syntax error named by file and line, ``--cfg-options``
+that must name existing keys, ``--data-root``."""
+import ast
 import difflib
 import importlib
 import inspect
-from typing import Any, Dict, Optional
+import os.path as osp
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
 from ..errors import ConfigError
+
+
+def syntax_error_in(path: str, seen=None) -> Optional[Tuple[str, int, str]]:
+    """``(file, line, message)`` of the first Python syntax error in the config ``path`` or its ``_base_`` files
+    (those given as paths; packaged ``mmdet::`` bases are not followed), or None."""
+    seen = set() if seen is None else seen
+    path = osp.abspath(path)
+    if path in seen or not osp.isfile(path):
+        return None
+    seen.add(path)
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return path, exc.lineno or 0, exc.msg
+    bases = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '_base_' for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                return None
+            bases = [value] if isinstance(value, str) else list(value)
+    for base in bases:
+        if isinstance(base, str) and '::' not in base:
+            found = syntax_error_in(osp.join(osp.dirname(path), base), seen)
+            if found:
+                return found
+    return None
 
 
 def _existing_keys(node: Any, prefix: str = ''):
@@ -102,7 +135,7 @@ def merge_cli_options(cfg: Config, options: Optional[Dict[str, Any]], config_pat
         for depth in range(1, len(parts)):
             parent = '.'.join(parts[:depth])
             if _get(cfg, parent) is None:
-                cfg.merge_from_dict({parent: ConfigDict()})
+                cfg.merge_from_dict({parent: ConfigDict(_delete_=True)})  # a dict in place of the None
     if merged:
         cfg.merge_from_dict(merged)
 

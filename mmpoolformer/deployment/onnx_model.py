@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
-from ..apis import build_data_preprocessor, prepare_inputs
 from ..errors import ConfigError
 from ..fileio import write_atomically
+from ..model_inputs import build_data_preprocessor, prepare_inputs
+from ..tasks import task_of
 from . import graphs, postprocess
 
 META_KEY = 'mmpoolformer'
@@ -168,10 +169,6 @@ class OnnxModel:
         self.session = onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         self._preprocessor = None
 
-    @property
-    def scope(self) -> str:
-        return self.cfg.get('default_scope', 'mmdet')
-
     def run(self, inputs: np.ndarray) -> List[np.ndarray]:
         """The graph's raw outputs for a preprocessed (1, 3, H, W) float32 batch."""
         if not self.dynamic and tuple(inputs.shape[-2:]) != self.export_shape:
@@ -206,16 +203,6 @@ class OnnxModel:
     def data_sample(self, result, metainfo: dict):
         """``result`` of :meth:`postprocess` as the mmdet ``DetDataSample`` / mmseg ``SegDataSample`` that
         evaluators and visualizers take."""
-        if self.kind == 'detector':
-            from mmdet.structures import DetDataSample
-            from mmengine.structures import InstanceData
-            sample = DetDataSample(metainfo=metainfo)
-            sample.pred_instances = InstanceData(**{k: torch.from_numpy(v) for k, v in result.items()})
-            return sample
-        if self.kind == 'segmentor':
-            from mmengine.structures import PixelData
-            from mmseg.structures import SegDataSample
-            sample = SegDataSample(metainfo=metainfo)
-            sample.pred_sem_seg = PixelData(data=torch.from_numpy(result[None]))
-            return sample
-        raise ConfigError('a backbone-only ONNX model has features, not predictions to draw or evaluate')
+        if self.kind == 'backbone':
+            raise ConfigError('a backbone-only ONNX model has features, not predictions to draw or evaluate')
+        return task_of(self.cfg).prediction_sample(result, metainfo)

@@ -14,8 +14,10 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 from ..errors import ConfigError
+from ..tasks import task_of
 from .onnx_model import OnnxModel
 
 
@@ -67,8 +69,7 @@ def compare_with_pytorch(model: torch.nn.Module, cfg, onnx_model: OnnxModel, max
     (backbone); ``pixel_agreement`` (segmentor); ``matched``/``only_ref``/``only_got`` (detector); with
     ``evaluate`` also ``metrics_pytorch`` and ``metrics_onnx`` (the config's test evaluator on each).
     """
-    from mmengine.runner import Runner
-    scope = cfg.get('default_scope', 'mmdet')
+    scope = task_of(cfg).scope
     kind = onnx_model.kind
     report: Dict = dict(kind=kind, images=0, input_shapes=set())
     if kind == 'backbone':

@@ -116,6 +116,20 @@ def annotation_json_errors(cfg):
                           f'download or write it again') from exc
 
 
+def check_batch_sizes(cfg) -> None:
+    """Fail in one line if a data loader of ``cfg`` asks for anything but a positive whole number of images per batch
+    (PyTorch's DataLoader would stop with its own traceback)."""
+    for stage in ('train', 'val', 'test'):
+        loader = cfg.get(f'{stage}_dataloader')
+        if not isinstance(loader, dict) or 'batch_size' not in loader:
+            continue
+        size = loader['batch_size']
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigError(f'{stage}_dataloader.batch_size={size!r} in {cfg.filename}: a batch holds a positive '
+                              f'whole number of images (per GPU); set it to 1 or more, e.g. --cfg-options '
+                              f'{stage}_dataloader.batch_size=2')
+
+
 def check_data_paths(cfg, stage: str) -> None:
     """Fail early, in one line, if the data root or annotation file of the ``stage`` ('train'/'val'/'test') loader
     is missing, or if a quickstart config's demo data set (its ``demo_data`` dict) is not written completely."""

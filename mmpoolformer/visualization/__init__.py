@@ -9,12 +9,15 @@ turns upscaling off (``--cfg-options +visualizer.min_size=0``). Every drawing it
 ``UniversalVisualizer``'s, and every ``LocalVisBackend``'s) is written completely or not at all
 (:mod:`.written_drawings`).
 """
+import importlib
 from typing import Optional, Tuple
 
 import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .written_drawings import with_local_backends_writing_atomically
 
 DEFAULT_MIN_SIZE = 512
 
@@ -32,9 +35,6 @@ def readable_visualizer_cfg(cfg):
     :mod:`.written_drawings`); any other visualizer config is returned unchanged."""
     if not isinstance(cfg, dict) or not isinstance(cfg.get('type'), str):
         return cfg
-    import importlib
-
-    from .written_drawings import with_local_backends_writing_atomically
     name = cfg['type'].split('.')[-1]
     if name not in _REPLACEMENTS:
         return cfg

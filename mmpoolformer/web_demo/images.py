@@ -11,6 +11,8 @@ from typing import Iterable, List, Tuple
 import mmcv
 import numpy as np
 
+from ..apis import read_image
+from ..datasets.loading import UnreadableImageError
 from ..errors import DataError
 
 MAX_SIDE = 2048  # px: a larger image's long side is resized to this before it reaches a model
@@ -39,8 +41,6 @@ def read_upload(path: str, shown_name: str, max_mb: float = MAX_UPLOAD_MB,
     A file over ``max_mb`` MiB, an empty, truncated or undecodable file is a one-line
     :class:`~mmpoolformer.errors.DataError`; an image with a side over ``max_side`` px is resized (keeping its
     aspect ratio) so that its long side is ``max_side``, and a note says so."""
-    from ..apis import read_image
-    from ..datasets.loading import UnreadableImageError
     size_mb = osp.getsize(path) / 2 ** 20
     if size_mb > max_mb:
         raise DataError(f'image {shown_name} is {size_mb:.1f} MiB, over the {max_mb:g} MiB upload limit; upload a '

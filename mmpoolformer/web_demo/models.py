@@ -17,7 +17,25 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError, UserError
+from ..analysis.cam import cam_drawing
+from ..analysis.erf import (
+    IMAGENET,
+    MIXERS,
+    arch_backbones,
+    area_text,
+    erf,
+    erf_figure,
+    figure_rgb,
+    mass_areas,
+    normalise,
+    preprocessor_norm,
+)
+from ..analysis.featmap import feature_map_drawing
+from ..apis import found_rows, init_model, predict, prepare_inputs, render
+from ..deployment import OnnxModel
+from ..engine.acceleration import accelerate
+from ..errors import ConfigError, FastInferenceError, UserError
+from ..tasks import task_of
 
 LOWEST_SCORE_THR = 0.05  # the page's slider starts here; the models' own test thresholds are lowered to it
 
@@ -66,18 +84,6 @@ def model_specs(work_dirs: Optional[str], models: Sequence[Sequence[str]] = (),
     return specs
 
 
-def model_task(model, cfg) -> str:
-    """``'detection'``, ``'instance segmentation'``, ``'semantic segmentation'`` or ``'classification'``: the task of
-    a loaded PyTorch model of ``cfg``."""
-    scope = cfg.get('default_scope', 'mmdet')
-    if scope == 'mmseg':
-        return 'semantic segmentation'
-    if scope == 'mmpretrain':
-        return 'classification'
-    roi_head = getattr(model, 'roi_head', None)
-    return 'instance segmentation' if getattr(roi_head, 'with_mask', False) else 'detection'
-
-
 @dataclass
 class Prediction:
     """What "Predict" shows: ``drawing`` ((H, W, 3) RGB uint8, as ``tools/demo.py`` draws), ``rows``
@@ -94,38 +100,34 @@ class Prediction:
 class ServedModel:
     """A loaded model of the page. PyTorch models keep the eager model (whose predictions are drawn, as
     ``tools/demo.py`` draws them without flags) and a copy on the fast path
-    (:func:`mmpoolformer.engine.fast_inference.accelerate` with ``fast``); both are timed on every image. An ONNX
+    (:func:`mmpoolformer.engine.acceleration.accelerate` with ``fast``); both are timed on every image. An ONNX
     model runs in ONNX Runtime. One request at a time uses a model (:attr:`lock`): CAMs hook into its layers."""
 
     def __init__(self, spec: ModelSpec, device: str = 'cpu', trust: bool = False, fast: Optional[dict] = None):
-        from ..apis import init_model
         self.spec, self.name = spec, spec.name
         self.lock = threading.Lock()
         self.fast_model = self.onnx = None
         if spec.onnx:
-            from ..deployment import OnnxModel
             self.onnx = OnnxModel(spec.onnx)
             if self.onnx.kind == 'backbone':
                 raise ConfigError(f'{spec.onnx} is a backbone-only export (features, no predictions); export the '
                                   f'whole detector or segmentor without --backbone-only')
             self.cfg, self.dataset_meta = self.onnx.cfg, self.onnx.dataset_meta
-            self.task = 'detection' if self.onnx.kind == 'detector' else 'semantic segmentation'
+            self.task = task_of(self.cfg).name
             self.fast_options = None
             return
         self.model, self.cfg = init_model(spec.config, spec.checkpoint, device, trust=trust,
                                           score_thr=LOWEST_SCORE_THR, fast={})
         self.dataset_meta = getattr(self.model, 'dataset_meta', None) or {}
-        self.task = model_task(self.model, self.cfg)
+        self.task = task_of(self.cfg).label(self.model)
         self.fast_options = dict(compile=False) if fast is None else dict(fast)
         self.fast_model = copy.deepcopy(self.model)
-        from ..engine.fast_inference import accelerate
         self.fast_report = accelerate(self.fast_model, **self.fast_options)
         self._warm_up()
 
     def _warm_up(self) -> None:
         """One prediction per path on a grey 64x64 image, so that the page's first timing is not that of a first
         call (memory allocation, kernel selection; with ``--compile``, the first compilation)."""
-        from ..apis import predict
         grey = np.full((64, 64, 3), 128, np.uint8)
         for model in (self.model, self.fast_model):
             predict(model, self.cfg, grey)
@@ -148,7 +150,6 @@ class ServedModel:
 
     def predict(self, img: np.ndarray, score_thr: float) -> Prediction:
         """Predict on the BGR uint8 image ``img`` (h, w, 3), draw the eager (or ONNX) result and time each path."""
-        from ..apis import found_rows, predict, render
         with self.lock:
             if self.onnx:
                 start = time.perf_counter()
@@ -179,10 +180,6 @@ class ServedModel:
         if self.onnx:
             raise ConfigError(f'{self.name} runs in ONNX Runtime, which exposes no layers; choose a PyTorch model '
                               f'(--model CONFIG CHECKPOINT or a quickstart checkpoint) to look inside')
-        from ..analysis.erf import area_text, erf, erf_figure, figure_rgb, mass_areas, normalise, preprocessor_norm
-        from ..apis import prepare_inputs
-        from ..visualization.cam import cam_drawing
-        from ..visualization.featmap import feature_map_drawing
         with self.lock:
             inputs, sample, network_view = prepare_inputs(self.model.data_preprocessor, self.cfg, img)
             featmaps, stages = feature_map_drawing(self.model, inputs, sample, network_view)
@@ -203,7 +200,6 @@ class MixerComparison:
     per mixer (built on first use, then kept), the ERF of each on one image."""
 
     def __init__(self, arch: str = 's12', mixers: Sequence[str] = None):
-        from ..analysis.erf import MIXERS
         self.arch, self.mixers = arch, list(mixers or MIXERS)
         self._backbones = None
         self.lock = threading.Lock()
@@ -211,16 +207,6 @@ class MixerComparison:
     def draw(self, img: np.ndarray, shape: Tuple[int, int]) -> Tuple[np.ndarray, str]:
         """The ERF of each mixer's network for ``img`` (BGR uint8) resized to ``shape`` (H, W), ImageNet-normalised:
         the (H, W, 3) RGB uint8 drawing of ``erf.py`` and a caption with each mixer's mass areas."""
-        from ..analysis.erf import (
-            IMAGENET,
-            arch_backbones,
-            area_text,
-            erf,
-            erf_figure,
-            figure_rgb,
-            mass_areas,
-            normalise,
-        )
         with self.lock:
             if self._backbones is None:
                 self._backbones = arch_backbones(self.arch, self.mixers)
@@ -236,7 +222,6 @@ def load_models(specs: Sequence[ModelSpec], device: str = 'cpu', trust: bool = F
     """Load every spec; returns the served models and, for each one left out, ``'NAME: MESSAGE'`` (the
     one-line :class:`~mmpoolformer.errors.UserError` that stopped it; a fast-path refusal such as bf16 on a CPU
     without bf16 stops every model alike and is raised)."""
-    from ..engine.fast_inference import FastInferenceError
     served, left_out = [], []
     for spec in specs:
         try:

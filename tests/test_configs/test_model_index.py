@@ -6,7 +6,7 @@ import re
 import yaml
 from mmengine.config import Config
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, config_in_repo
 from tests.reference_weights import OFFICIAL_RELEASE
 
 BASELINE_RELEASE = 'https://huggingface.co/sail/dl/resolve/main/'  # sail-sg/metaformer's files
@@ -41,7 +41,7 @@ def test_every_config_is_indexed_once_and_every_indexed_config_exists():
 def test_weights_urls_match_the_configs_and_the_release():
     for model in indexed_models():
         backbone = model['Metadata'].get('Backbone Weights')
-        init_cfg = Config.fromfile(os.path.join(ROOT, model['Config'])).model.backbone.get('init_cfg') or {}
+        init_cfg = config_in_repo(model['Config']).model.backbone.get('init_cfg') or {}
         if init_cfg.get('checkpoint'):  # the config starts from an ImageNet file: the index names the same
             assert init_cfg.checkpoint == backbone, (model['Name'], init_cfg.checkpoint, backbone)
         baseline = re.search(r'(caformer|convformer|poolformerv2|identityformer|randformer)_', model['Name'])

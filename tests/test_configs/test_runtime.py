@@ -6,7 +6,7 @@ import os
 import pytest
 from mmengine.config import Config
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, config_in_repo
 
 CONFIGS = sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
                                                               recursive=True) if '/_base_/' not in p)
@@ -15,7 +15,7 @@ RUNTIME_HOOKS = ['mmpoolformer.NonFiniteLossHook', 'mmpoolformer.RandomStateHook
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_config_declares_the_runtime(path):
-    cfg = Config.fromfile(os.path.join(ROOT, path), import_custom_modules=False)
+    cfg = config_in_repo(path)
     assert cfg.runner_type == 'mmpoolformer.SafeRunner'
     assert 'mmpoolformer' in cfg.custom_imports['imports'] and not cfg.custom_imports.get('allow_failed_imports')
     assert [hook['type'] for hook in cfg.custom_hooks][:3] == RUNTIME_HOOKS

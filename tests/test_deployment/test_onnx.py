@@ -12,7 +12,7 @@ from mmpoolformer.demo_data import make_demo_data
 from mmpoolformer.deployment import OnnxModel, export_onnx, graphs
 from mmpoolformer.deployment.postprocess import classwise_nms, resize_bilinear
 from mmpoolformer.deployment.verify import compare_with_pytorch, set_test_scale
-from tests.helpers import ROOT, error_line, printed_metrics, run_tool
+from tests.helpers import ROOT, error_line, printed_metrics, run_tool_here
 
 TINY_ARCH = "dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[8, 16, 24, 32], layer_scale_init_value=0.5)"
 TINY_RETINANET = """_base_ = ['{root}/configs/quickstart/retinanet_poolformer_s12_demo.py']
@@ -171,18 +171,19 @@ def test_onnx_predictions_on_raw_images_equal_pytorch(data, tmp_path):
 def test_tools_export_infer_and_verify(data, tmp_path):
     _, _, config, checkpoint = tiny(tmp_path, data, TINY_RETINANET, 'retinanet')
     model = tmp_path / 'model.onnx'
-    export = run_tool('tools/deployment/export_onnx.py', config, checkpoint, '--out', model, '--dynamic', '--deploy')
+    export = run_tool_here('tools/deployment/export_onnx.py', config, checkpoint, '--out', model, '--dynamic',
+                           '--deploy')
     assert f'wrote {model} (' in export.stdout and 'detector, any height and width' in export.stdout
     assert re.search(r'checked in ONNX Runtime against PyTorch at 256x256, 288x320: largest relative difference',
                      export.stdout)
     gray = tmp_path / 'gray.png'  # another size, one channel
     image = next((data / 'coco' / 'val2017').glob('*.jpg'))
     mmcv.imwrite(mmcv.imresize(mmcv.imread(str(image), flag='grayscale'), (150, 110)), str(gray))
-    infer = run_tool('tools/deployment/onnx_infer.py', model, gray, '--out', tmp_path / 'onnx.png')
+    infer = run_tool_here('tools/deployment/onnx_infer.py', model, gray, '--out', tmp_path / 'onnx.png')
     assert re.search(r'^\d+ detections with score >= 0.3 \(\d+ in all\)$', infer.stdout, re.M)
     drawn = mmcv.imread(str(tmp_path / 'onnx.png'))
     assert drawn.shape == (110, 150, 3) and (drawn != mmcv.imread(str(gray))).mean() > 0.01  # boxes drawn
-    verify = run_tool('tools/deployment/verify_onnx.py', config, checkpoint, model, '--scale', '160', '160')
+    verify = run_tool_here('tools/deployment/verify_onnx.py', config, checkpoint, model, '--scale', '160', '160')
     assert '6 images, input sizes 160x160' in verify.stdout
     assert 'only in PyTorch: 0, only in ONNX: 0' in verify.stdout
     metrics = printed_metrics(verify.stdout)
@@ -202,14 +203,14 @@ def test_bad_inputs_end_in_one_line(data, tmp_path):
          f'error: checkpoint {tmp_path / "missing.pth"} does not exist; check the path (or pass an http(s) URL)'),
     ]
     for args, message in cases:
-        proc = run_tool('tools/deployment/export_onnx.py', *args, check=False)
+        proc = run_tool_here('tools/deployment/export_onnx.py', *args, check=False)
         assert error_line(proc) == message and not out.exists()
-    proc = run_tool('tools/deployment/onnx_infer.py', tmp_path / 'none.onnx', 'x.jpg', check=False)
+    proc = run_tool_here('tools/deployment/onnx_infer.py', tmp_path / 'none.onnx', 'x.jpg', check=False)
     assert proc.returncode == 2
     assert error_line(proc) == (f'error: ONNX model {tmp_path / "none.onnx"} does not exist; write one with '
                                    f'tools/deployment/export_onnx.py')
-    run_tool('tools/deployment/export_onnx.py', fpn_config, fpn_checkpoint, '--out', out)
-    proc = run_tool('tools/deployment/onnx_infer.py', out, tmp_path / 'no.jpg', check=False)
+    run_tool_here('tools/deployment/export_onnx.py', fpn_config, fpn_checkpoint, '--out', out)
+    proc = run_tool_here('tools/deployment/onnx_infer.py', out, tmp_path / 'no.jpg', check=False)
     assert proc.returncode == 2
     assert error_line(proc) == f'error: image {tmp_path / "no.jpg"} does not exist; check the path'
 
@@ -241,8 +242,8 @@ def test_label_map_output_is_the_argmax_of_the_logits(data, tmp_path):
 
 def test_benchmark_times_onnx_runtime_against_pytorch(data, tmp_path):
     _, _, config, checkpoint = tiny(tmp_path, data, TINY_RETINANET, 'retinanet')
-    proc = run_tool('tools/analysis/benchmark.py', 'onnx', config, '--checkpoint', checkpoint, '--shape', '64', '96',
-                    '--repeats', '2', '--warmup', '1', '--out', tmp_path / 'onnx.json')
+    proc = run_tool_here('tools/analysis/benchmark.py', 'onnx', config, '--checkpoint', checkpoint, '--shape', '64',
+                         '96', '--repeats', '2', '--warmup', '1', '--out', tmp_path / 'onnx.json')
     assert re.search(r'ONNX Runtime against PyTorch: largest relative difference [\d.e-]+$', proc.stdout, re.M)
     assert re.search(r'^summary: PyTorch eager fp32 [\d.]+ ms; ONNX Runtime [\d.]+ ms \([\d.]+x\)$', proc.stdout, re.M)
     import json
@@ -312,11 +313,11 @@ def test_caformer_semantic_fpn_exports_and_verifies_in_onnx_runtime(data, tmp_pa
     PyTorch agree and so do their mIoU."""
     _, _, config, checkpoint = tiny_caformer(tmp_path, data, CAFORMER_FPN, 'caformer_fpn')
     out = tmp_path / 'caformer_fpn.onnx'
-    export = run_tool('tools/deployment/export_onnx.py', config, checkpoint, '--out', out, '--dynamic')
+    export = run_tool_here('tools/deployment/export_onnx.py', config, checkpoint, '--out', out, '--dynamic')
     assert 'segmentor, any height and width' in export.stdout
     assert re.search(r'checked in ONNX Runtime against PyTorch at 96x96, 128x160: largest relative difference',
                      export.stdout)
-    verify = run_tool('tools/deployment/verify_onnx.py', config, checkpoint, out, '--scale', '512', '128')
+    verify = run_tool_here('tools/deployment/verify_onnx.py', config, checkpoint, out, '--scale', '512', '128')
     assert '6 images, input sizes 128x128' in verify.stdout
     assert float(re.search(r'^label pixels equal: ([\d.]+) %$', verify.stdout, re.M).group(1)) >= 99.9
     metrics = printed_metrics(verify.stdout)

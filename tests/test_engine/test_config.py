@@ -4,16 +4,16 @@ import json
 
 import pytest
 
-from tests.helpers import ROOT, error_line, run_tool, write_config
+from tests.helpers import ROOT, error_line, run_tool_here, write_config
 
 
 def test_missing_data_root_and_annotation_file(broken_data, tmp_path):
     config = write_config(tmp_path)
-    msg = error_line(run_tool('tools/train.py', config, '--data-root', tmp_path / 'nowhere', check=False))
+    msg = error_line(run_tool_here('tools/train.py', config, '--data-root', tmp_path / 'nowhere', check=False))
     assert msg == (f'error: train data root {tmp_path}/nowhere/ does not exist; download the dataset there or pass '
                    f'--data-root /path/to/data (see README, "Data")')
     (broken_data / 'annotations' / 'instances_train2017.json').unlink()
-    msg = error_line(run_tool('tools/train.py', config, '--data-root', broken_data, check=False))
+    msg = error_line(run_tool_here('tools/train.py', config, '--data-root', broken_data, check=False))
     assert msg == (f'error: train annotation file {broken_data}/annotations/instances_train2017.json does not exist; '
                    f'check --data-root or the dataset layout described in the README')
 
@@ -24,7 +24,7 @@ def test_truncated_annotation_file(broken_data, tmp_path):
     with pytest.raises(json.JSONDecodeError) as parse:
         json.loads(ann.read_text())
     position = f'{parse.value.msg}: line {parse.value.lineno} column {parse.value.colno}'
-    msg = error_line(run_tool('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
+    msg = error_line(run_tool_here('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
                                   '--data-root', broken_data, check=False))
     assert msg == (f'error: annotation file {ann} is not valid JSON ({position}); the file is truncated or damaged: '
                    f'download or write it again')
@@ -44,7 +44,7 @@ def test_training_set_without_images_or_annotations(broken_data, tmp_path, damag
     else:
         del content['annotations']
     ann.write_text(json.dumps(content))
-    msg = error_line(run_tool('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
+    msg = error_line(run_tool_here('tools/train.py', write_config(tmp_path), '--work-dir', tmp_path / 'w',
                               '--data-root', broken_data, check=False))
     assert msg == f'error: annotation file {ann} {problem}'
 
@@ -57,7 +57,7 @@ def test_work_dir_that_cannot_be_a_folder(data, tmp_path):
             (a_file / 'sub', f'error: work dir {a_file}/sub cannot be created: {a_file} is a file, not a folder; '
                              f'pass another --work-dir'),
             (a_file, f'error: work dir {a_file} is a file, not a folder; pass another --work-dir')]:
-        msg = error_line(run_tool('tools/train.py', config, '--work-dir', work_dir, '--data-root', data,
+        msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', work_dir, '--data-root', data,
                                       check=False))
         assert msg == expected
 
@@ -65,7 +65,7 @@ def test_work_dir_that_cannot_be_a_folder(data, tmp_path):
 def test_categories_not_matching_config_classes(data, tmp_path):
     config = write_config(tmp_path, extra="metainfo = dict(classes=('circle', 'hexagon'))\n"
                                           "train_dataloader = dict(dataset=dict(metainfo=metainfo))")
-    msg = error_line(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
+    msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
                                   check=False))
     assert msg == (f"error: train annotation file {data}/annotations/instances_train2017.json has no categories named "
                    f"['hexagon'] (its categories: ['circle', 'square', 'triangle', 'cross']); set "
@@ -83,7 +83,7 @@ def test_categories_not_matching_config_classes(data, tmp_path):
 ])
 def test_bad_options_and_backbone_arguments(data, tmp_path, option, expected):
     config = write_config(tmp_path)
-    msg = error_line(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
+    msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data,
                                   '--cfg-options', option, check=False))
     assert expected.format(config=config) in msg
 
@@ -92,6 +92,6 @@ def test_config_that_cannot_merge_into_its_base(tmp_path):
     config = tmp_path / 'bad_merge.py'
     config.write_text(f"_base_ = ['{ROOT}/configs/retinanet_poolformer_s12_fpn_coco.py']\n"
                       "model = dict(backbone=dict(arch=dict(depths=[2, 2, 6, 2], embed_dims=[64, 128, 320, 512])))\n")
-    msg = error_line(run_tool('tools/train.py', config, '--work-dir', tmp_path / 'w', check=False))
+    msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', tmp_path / 'w', check=False))
     assert msg.startswith(f'error: {config}: arch=') and 'is a dict in the child config' in msg and '_delete_' in msg
     assert not (tmp_path / 'w').exists()

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmpoolformer import PoolFormer
-from mmpoolformer.engine import fast_inference as fi
+from mmpoolformer.engine import acceleration as fi
 from tests.helpers import ROOT, TINY_ARCH, TINY_FPN, TINY_RETINANET, max_diff, randomise, tiny_model
 
 
@@ -94,7 +94,7 @@ def test_train_amp_on_cpu(monkeypatch, capsys):
     """--amp on CPU: mmpoolformer's bf16 AutocastOptimWrapper where the CPU has bf16, one line where it has not."""
     from mmengine.config import Config
 
-    from tools import train
+    from mmpoolformer.cli import train
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))))
     monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: True)
     if not torch.cuda.is_available():

@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT, error_line, printed_metrics, run_tool, tiny_config, write_config
+from tests.helpers import ROOT, error_line, printed_metrics, run_tool, run_tool_here, tiny_config, write_config
 
 
 def free_port():
@@ -41,7 +41,7 @@ def test_two_process_cpu_training_and_distributed_test(data, tmp_path):
     dist = subprocess.run(['bash', 'tools/dist_test.sh', config, work / 'epoch_1.pth', '2', '--work-dir', work,
                            '--data-root', data], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert dist.returncode == 0, dist.stderr[-4000:]
-    single = run_tool('tools/test.py', config, work / 'epoch_1.pth', '--work-dir', work, '--data-root', data)
+    single = run_tool_here('tools/test.py', config, work / 'epoch_1.pth', '--work-dir', work, '--data-root', data)
     dist_metrics, single_metrics = printed_metrics(dist.stdout), printed_metrics(single.stdout)
     assert 'coco/bbox_mAP' in single_metrics and dist_metrics == single_metrics
 
@@ -58,7 +58,7 @@ def test_sigkill_during_training_then_resume(data, tmp_path):
     done = checkpoints(work)
     assert 'epoch_1.pth' in done and 'epoch_4.pth' not in done
     last = max(int(n[6:-4]) for n in done)
-    out = run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
+    out = run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
     assert f'resumed epoch: {last}, iter: {2 * last}' in out.stdout + out.stderr  # 4 images, batch 2
     assert torch.load(work / 'epoch_4.pth', weights_only=True)['meta']['epoch'] == 4
 
@@ -154,7 +154,7 @@ def test_missing_or_unreadable_image_in_the_first_batch(broken_data, tmp_path, d
     image.unlink() if damage == 'delete' else image.write_bytes(b'not a jpeg' if damage == 'garble' else b'')
     config = write_config(tmp_path, extra='train_dataloader = dict(batch_size=4, num_workers=0)')  # one batch
     work = tmp_path / 'w'
-    msg = error_line(run_tool('tools/train.py', config, '--work-dir', work, '--data-root', broken_data,
+    msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', broken_data,
                                   check=False))
     assert msg == (f'error: image {image} listed in the dataset is {state}; training stopped before its first '
                    f'iteration, so there was nothing to save: restore the file or remove it from the annotation '
@@ -178,7 +178,7 @@ def test_empty_image_in_training_saves_the_state_then_resume_finishes(broken_dat
     original = image.read_bytes()
     image.write_bytes(b'')
     train = ['tools/train.py', config, '--work-dir', work, '--data-root', broken_data]
-    msg = error_line(run_tool(*train, check=False))
+    msg = error_line(run_tool_here(*train, check=False))
     assert msg == (f'error: image {image} listed in the dataset is empty (0 bytes); training stopped after iteration 1 '
                    f'(epoch 1) and its state is saved in {work}/iter_1.pth: restore the file or remove it from the '
                    f'annotation file, then run the same command with --resume to continue; {SKIP_HINT}')
@@ -186,7 +186,7 @@ def test_empty_image_in_training_saves_the_state_then_resume_finishes(broken_dat
     meta = torch.load(work / 'iter_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (0, 1)
     image.write_bytes(original)
-    out = run_tool(*train, '--resume')
+    out = run_tool_here(*train, '--resume')
     assert 'resumed epoch: 0, iter: 1' in out.stdout + out.stderr
     meta = torch.load(work / 'epoch_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (1, 3)  # the interrupted epoch is run again from its first batch
@@ -255,13 +255,13 @@ def test_resumed_training_sees_the_same_augmentation_as_an_uninterrupted_run(dat
     generators' states travel in the checkpoint), so the final weights are bit-identical."""
     config = write_config(tmp_path, epochs=2)
     whole, split = tmp_path / 'whole', tmp_path / 'split'
-    run_tool('tools/train.py', config, '--work-dir', whole, '--data-root', data)
-    run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data,
+    run_tool_here('tools/train.py', config, '--work-dir', whole, '--data-root', data)
+    run_tool_here('tools/train.py', config, '--work-dir', split, '--data-root', data,
              '--cfg-options', 'train_cfg.max_epochs=1')
     assert checkpoints(split) == ['epoch_1.pth']
     assert set(torch.load(split / 'epoch_1.pth', weights_only=True)['random_state']) == {'python', 'numpy', 'torch',
                                                                                            'cuda'}
-    out = run_tool('tools/train.py', config, '--work-dir', split, '--data-root', data, '--resume')
+    out = run_tool_here('tools/train.py', config, '--work-dir', split, '--data-root', data, '--resume')
     assert 'random generators set back to their state in the resumed checkpoint' in out.stdout + out.stderr
     expected = torch.load(whole / 'epoch_2.pth', weights_only=True)['state_dict']
     got = torch.load(split / 'epoch_2.pth', weights_only=True)['state_dict']
@@ -274,12 +274,12 @@ def test_resume_continues_like_an_uninterrupted_run(tiny_coco, tmp_path):
     # no random flips: MMEngine does not checkpoint the augmentation RNG, so epoch 2 could see other flips
     common = ['--data-root', tiny_coco, '--cfg-options', *scale_opts, 'train_dataloader.dataset.pipeline.3.prob=0.0']
     straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
-    run_tool('tools/train.py', config, '--work-dir', straight, *common)
+    run_tool_here('tools/train.py', config, '--work-dir', straight, *common)
     # the same run stopped after epoch 1 ...
-    run_tool('tools/train.py', config, '--work-dir', resumed, *common, 'train_cfg.max_epochs=1')
+    run_tool_here('tools/train.py', config, '--work-dir', resumed, *common, 'train_cfg.max_epochs=1')
     assert not (resumed / 'epoch_2.pth').exists()
     # ... and restarted with --resume
-    proc = run_tool('tools/train.py', config, '--work-dir', resumed, '--resume', *common)
+    proc = run_tool_here('tools/train.py', config, '--work-dir', resumed, '--resume', *common)
     assert 'resumed epoch: 1, iter: 3' in proc.stdout + proc.stderr
     at_stop = torch.load(straight / 'epoch_1.pth', map_location='cpu', weights_only=True)
     resumed_from = torch.load(resumed / 'epoch_1.pth', map_location='cpu', weights_only=True)

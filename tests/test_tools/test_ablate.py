@@ -8,7 +8,7 @@ import cv2
 import pytest
 from mmengine.config import Config
 
-from tests.helpers import ROOT, build_model, error_line, run_tool
+from tests.helpers import ROOT, build_model, error_line, run_tool_here
 
 # the smoke study: the baseline and the baselines' SepConv mixer (every other ablation config takes a training step
 # in tests/test_configs/test_ablation_configs.py)
@@ -36,10 +36,11 @@ def parse_table(text):
 def smoke(tmp_path_factory):
     """The smoke study's work dir, output, table and chart, then the output of a rerun of one of its runs."""
     work_dir = tmp_path_factory.mktemp('ablate')
-    proc = run_tool('tools/ablate.py', '--smoke', '--ablations', *ABLATIONS, '--work-dir', work_dir, '--jobs', '2')
+    proc = run_tool_here('tools/ablate.py', '--smoke', '--ablations', *ABLATIONS, '--work-dir', work_dir, '--jobs', '2')
     table = (work_dir / 'ablation_table.md').read_text()
     chart = cv2.imread(str(work_dir / 'ablation_chart.png'))
-    rerun = run_tool('tools/ablate.py', '--smoke', '--tasks', 'cls', '--ablations', 'baseline', '--work-dir', work_dir)
+    rerun = run_tool_here('tools/ablate.py', '--smoke', '--tasks', 'cls', '--ablations', 'baseline', '--work-dir',
+                          work_dir)
     return dict(work_dir=work_dir, stdout=proc.stdout, table=table, chart=chart, rerun=rerun.stdout)
 
 
@@ -103,6 +104,6 @@ def test_rerun_skips_finished_runs(smoke):
     (['--tasks', 'det'], "unknown task 'det'; choose from cls, fpn"),
 ])
 def test_bad_names(args, message, tmp_path):
-    proc = run_tool('tools/ablate.py', *args, '--work-dir', tmp_path, check=False)
+    proc = run_tool_here('tools/ablate.py', *args, '--work-dir', tmp_path, check=False)
     assert error_line(proc) == f'error: {message}'
     assert not os.listdir(tmp_path)  # nothing written

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmpoolformer.demo_data import make_scene
-from tests.helpers import ROOT, error_line, run_tool
+from tests.helpers import ROOT, error_line, run_tool_here
 
 RETINANET = 'configs/quickstart/retinanet_poolformer_s12_demo.py'
 FPN = 'configs/quickstart/fpn_poolformer_s12_demo.py'
@@ -41,7 +41,7 @@ def image(tmp_path_factory):
 
 
 def test_params_and_macs_of_all_five_archs_equal_the_paper():
-    from tools.analysis.get_flops import PAPER, arch_report
+    from mmpoolformer.analysis.macs import PAPER, arch_report
     for arch, (params_m, macs_g) in PAPER.items():
         rows, skipped = arch_report(arch, (224, 224), cls_head=True)
         params, macs = rows['total']
@@ -52,7 +52,7 @@ def test_params_and_macs_of_all_five_archs_equal_the_paper():
 
 
 def test_table_prints_the_paper_table():
-    proc = run_tool('tools/analysis/get_flops.py', '--table', 'poolformer')
+    proc = run_tool_here('tools/analysis/get_flops.py', '--table', 'poolformer')
     rows = re.findall(r'^\| (s12|s24|s36|m36|m48) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$', proc.stdout,
                       re.M)
     assert [r[0] for r in rows] == ['s12', 's24', 's36', 'm36', 'm48']
@@ -64,12 +64,12 @@ def test_table_prints_the_paper_table():
 def test_baseline_params_and_macs_equal_the_official_readme(name):
     """Counted from the classification config as the official README counts (attention's two matrix products
     included, norms not); one size of each kind of mixer and an M size (the full table: --table baselines)."""
-    from tools.analysis.get_flops import BASELINES, baseline_row
+    from mmpoolformer.analysis.macs import BASELINES, baseline_row
     assert baseline_row(name) == (name, *BASELINES[name])
 
 
 def test_detector_macs_grow_with_the_pixel_count():
-    from tools.analysis.get_flops import config_report
+    from mmpoolformer.analysis.macs import config_report
     small, _, _ = config_report(f'{ROOT}/{RETINANET}', (128, 128))
     large, _, shape = config_report(f'{ROOT}/{RETINANET}', (256, 256))
     assert shape == (256, 256)
@@ -80,13 +80,13 @@ def test_detector_macs_grow_with_the_pixel_count():
 
 
 def test_get_flops_bad_inputs_are_one_line(tmp_path):
-    proc = run_tool('tools/analysis/get_flops.py', 'x99', check=False)
+    proc = run_tool_here('tools/analysis/get_flops.py', 'x99', check=False)
     assert proc.returncode == 2
     assert error_line(proc) == ("error: 'x99' is neither a config file nor an arch; pass a file "
                                                      "from configs/ or one of s12, s24, s36, m36, m48")
     config = tmp_path / 'no_backbone.py'
     config.write_text(NO_BACKBONE)
-    proc = run_tool('tools/analysis/get_flops.py', config, check=False)
+    proc = run_tool_here('tools/analysis/get_flops.py', config, check=False)
     assert proc.returncode == 2
     assert error_line(proc) == (
         f'error: {config}: its model (type mmpoolformer.PoolFormer) has no backbone; pass a detector or segmentor '
@@ -114,13 +114,13 @@ PANEL_HEIGHT = {RETINANET: 213, FPN: 192}
 @pytest.mark.parametrize('config,rows', [(RETINANET, 3), (FPN, 4)])
 def test_vis_featmap_draws_one_row_per_stage(config, rows, image, tmp_path):
     out = tmp_path / 'featmap.png'
-    proc = run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out)
+    proc = run_tool_here('tools/visualization/vis_featmap.py', image, config, '--out', out)
     img = drawn(out)
     assert f'wrote {out} ({rows} row(s)' in proc.stdout
     assert abs(img.shape[0] - rows * PANEL_HEIGHT[config]) <= rows and img.shape[1] == 256
     assert differs_from(img[:img.shape[0] // rows], image) > 5
     out_k = tmp_path / 'topk.png'
-    run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out_k, '--stages', '0', '--topk', '3')
+    run_tool_here('tools/visualization/vis_featmap.py', image, config, '--out', out_k, '--stages', '0', '--topk', '3')
     assert drawn(out_k).shape[:2] == (img.shape[0] // rows, 3 * 256)
 
 
@@ -129,7 +129,7 @@ def test_vis_featmap_draws_one_row_per_stage(config, rows, image, tmp_path):
                                                                                  '--category', 'square'])])
 def test_vis_cam_draws_a_map_over_the_image(config, extra, image, tmp_path):
     out = tmp_path / 'cam.png'
-    proc = run_tool('tools/visualization/vis_cam.py', image, config, '--out', out, *extra)
+    proc = run_tool_here('tools/visualization/vis_cam.py', image, config, '--out', out, *extra)
     img = drawn(out)
     assert abs(img.shape[0] - PANEL_HEIGHT[config]) <= 1 and img.shape[1] == 256
     assert differs_from(img, image) > 5
@@ -159,13 +159,13 @@ def test_vis_tools_bad_inputs_are_one_line(image, tmp_path):
         cases.append(([f'tools/{tool}', *args], f'error: {config}: its model (type mmpoolformer.PoolFormer) has no '
                                                  f'backbone; pass a detector or segmentor config'))
     for args, expected in cases:
-        proc = run_tool(*args, check=False)
+        proc = run_tool_here(*args, check=False)
         assert proc.returncode == 2, (args, proc.stderr[-2000:])
         assert error_line(proc) == expected
 
 
 def test_mass_areas_of_known_fields():
-    from tools.analysis.erf import mass_areas
+    from mmpoolformer.analysis.erf import mass_areas
     point = np.zeros((10, 10))
     point[4, 4] = 1.
     assert mass_areas(point) == {0.2: 0.01, 0.5: 0.01, 0.9: 0.01}
@@ -180,7 +180,7 @@ def test_erf_compares_mixers_and_pooling_reaches_further_than_identity(tmp_path)
         cv2.imwrite(str(folder / f'{i}.png'), make_scene(rng, 96)[0])
     out = tmp_path / 'erf.png'
     # (at 128 px the last stage has 4x4 positions; at 64 px its 2x2 positions see almost all of any input)
-    proc = run_tool('tools/analysis/erf.py', 's12', '--images', folder, '--shape', '128', '128', '--mixers',
+    proc = run_tool_here('tools/analysis/erf.py', 's12', '--images', folder, '--shape', '128', '128', '--mixers',
                     'Pooling', 'Identity', '--out', out)
     areas = {name: [float(a) for a in re.findall(r'of the mass: ([\d.]+)% of the input', line)]
              for name, line in re.findall(r'^s12 (\w+): (ERF over 2 images at 128x128.*)$', proc.stdout, re.M)}
@@ -195,14 +195,14 @@ def test_erf_compares_mixers_and_pooling_reaches_further_than_identity(tmp_path)
 
 def test_erf_of_a_config_backbone_and_bad_inputs(tmp_path):
     out = tmp_path / 'erf.png'
-    proc = run_tool('tools/analysis/erf.py', RETINANET, '--images', f'{ROOT}/tests', '--out', out, check=False)
+    proc = run_tool_here('tools/analysis/erf.py', RETINANET, '--images', f'{ROOT}/tests', '--out', out, check=False)
     assert proc.returncode == 2
     assert error_line(proc) == f'error: --images {ROOT}/tests holds no images (jpg, png, bmp)'
     folder = tmp_path / 'images'
     folder.mkdir()
     cv2.imwrite(str(folder / 'a.png'), make_scene(np.random.default_rng(1), 96)[0])
     for config in (RETINANET, FPN):
-        proc = run_tool('tools/analysis/erf.py', config, '--images', folder, '--shape', '64', '64', '--out', out)
+        proc = run_tool_here('tools/analysis/erf.py', config, '--images', folder, '--shape', '64', '64', '--out', out)
         name = config.split('/')[-1][:-3]
         assert f'{name}: ERF over 1 images at 64x64' in proc.stdout
         img = drawn(out)
@@ -215,14 +215,14 @@ def test_tools_take_a_classification_config(image, tmp_path):
     config = tmp_path / 'classifier.py'
     config.write_text(CLASSIFIER)
     out = tmp_path / 'cam.png'
-    proc = run_tool('tools/visualization/vis_cam.py', image, config, '--out', out, '--method', 'gradcam',
+    proc = run_tool_here('tools/visualization/vis_cam.py', image, config, '--out', out, '--method', 'gradcam',
                     '--category', 'square')
     assert 'gradcam of backbone.out_norms.3, class square; 256x256 px' in proc.stdout
     assert drawn(out).shape[:2] == (256, 256)
     out = tmp_path / 'featmap.png'
-    run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out)
+    run_tool_here('tools/visualization/vis_featmap.py', image, config, '--out', out)
     assert drawn(out).shape[:2] == (256, 256)
-    from tools.analysis.get_flops import config_report
+    from mmpoolformer.analysis.macs import config_report
     rows, _, shape = config_report(str(config), None)
     assert shape == (224, 224) and {'stage 4', 'neck', 'head'} <= set(rows)
     assert rows['head'][0] == 40 * 4 + 4  # the linear classifier's parameters
@@ -258,13 +258,13 @@ def test_vis_tools_take_the_caformer_configs(task, image, tmp_path):
     config.write_text(CAFORMER_CONFIGS[task])
     rows = 3 if task == 'retinanet' else 4
     out = tmp_path / 'featmap.png'
-    proc = run_tool('tools/visualization/vis_featmap.py', image, config, '--out', out)
+    proc = run_tool_here('tools/visualization/vis_featmap.py', image, config, '--out', out)
     img = drawn(out)
     assert f'wrote {out} ({rows} row(s)' in proc.stdout and img.shape[1] == 256
     assert differs_from(img[:img.shape[0] // rows], image) > 5
     out = tmp_path / 'cam.png'
     method = ['--method', 'gradcam', '--category', 'square'] if task == 'fpn' else []
-    proc = run_tool('tools/visualization/vis_cam.py', image, config, '--out', out, *method)
+    proc = run_tool_here('tools/visualization/vis_cam.py', image, config, '--out', out, *method)
     expected = 'gradcam of backbone.out_norms.3, class square' if task == 'fpn' else 'eigencam of backbone.out_norms.3'
     assert expected in proc.stdout
     img = drawn(out)
@@ -280,8 +280,9 @@ def test_erf_compares_sepconv_attention_starrelu_and_the_baselines(tmp_path):
     folder.mkdir()
     cv2.imwrite(str(folder / 'a.png'), make_scene(np.random.default_rng(0), 96)[0])
     out = tmp_path / 'erf.png'
-    proc = run_tool('tools/analysis/erf.py', 's12', '--images', folder, '--shape', '64', '64', '--mixers', 'SepConv',
-                    'Attention', 'Identity', 'caformer_s18', 'randformer_s12', '--act', 'StarReLU', '--out', out)
+    proc = run_tool_here('tools/analysis/erf.py', 's12', '--images', folder, '--shape', '64', '64', '--mixers',
+                         'SepConv', 'Attention', 'Identity', 'caformer_s18', 'randformer_s12', '--act', 'StarReLU',
+                         '--out', out)
     areas = {name: [float(a) for a in re.findall(r'of the mass: ([\d.]+)% of the input', line)]
              for name, line in re.findall(r'^([\w+ ]+): (ERF over 1 images at 64x64.*)$', proc.stdout, re.M)}
     assert set(areas) == {'s12 SepConv+StarReLU', 's12 Attention+StarReLU', 's12 Identity+StarReLU',
@@ -303,5 +304,5 @@ def test_erf_compares_sepconv_attention_starrelu_and_the_baselines(tmp_path):
               'error: randformer_s12: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 '
               '(e.g. --shape 224 224), not 64 96')]
     for args, message in cases:
-        proc = run_tool('tools/analysis/erf.py', *args, '--images', folder, '--out', out, check=False)
+        proc = run_tool_here('tools/analysis/erf.py', *args, '--images', folder, '--out', out, check=False)
         assert error_line(proc) == message

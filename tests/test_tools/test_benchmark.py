@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from mmpoolformer.engine import fast_inference as fi
-from tests.helpers import ROOT, TINY_RETINANET, error_line, run_tool
+from mmpoolformer.engine import acceleration as fi
+from tests.helpers import ROOT, TINY_RETINANET, error_line, run_tool, run_tool_here
 
 OFFICIAL_STAND_IN = '''"""Stand-in for the official models/poolformer.py: its constructor and key names, mmpretrain's
 computation."""
@@ -49,7 +49,7 @@ def test_benchmark_smoke_lists_every_peer_and_checks_outputs(tmp_path):
 
 
 def test_benchmark_without_official_source_says_why(tmp_path):
-    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke')
+    proc = run_tool_here('tools/analysis/benchmark.py', 'backbone', '--smoke')
     assert ('official                       skipped: not available: pass --official-src PATH/TO/poolformer.py (the '
             'official definition is not on PyPI)') in proc.stdout
 
@@ -68,10 +68,10 @@ def test_benchmark_model_and_train_modes_smoke(tmp_path):
     config.write_text(TINY_RETINANET.format(root=ROOT))
     # a random tiny detector's bf16 outputs differ by 2-3 % (more with two tests per core): the smoke test checks the
     # tool's path, not bf16 accuracy
-    proc = run_tool('tools/analysis/benchmark.py', 'model', config, '--smoke', '--bf16-tolerance', '0.05')
+    proc = run_tool_here('tools/analysis/benchmark.py', 'model', config, '--smoke', '--bf16-tolerance', '0.05')
     assert 'check fast fp32: max |diff| of the network outputs against eager fp32' in proc.stdout
     assert 'summary: eager fp32' in proc.stdout
-    proc = run_tool('tools/analysis/benchmark.py', 'train', '--smoke', '--arch', 's12')
+    proc = run_tool_here('tools/analysis/benchmark.py', 'train', '--smoke', '--arch', 's12')
     assert 'check mmpretrain: loss relative diff' in proc.stdout
     assert 'summary: best peer fp32' in proc.stdout
 
@@ -116,8 +116,8 @@ def test_benchmark_caformer_backbone_against_timm(tmp_path):
     the same official-layout weights is checked equal to ours (stage outputs, no output norms) before anything is
     timed; the peers timm lacks are listed as skipped; peak memory and speed-ups against timm are reported."""
     out = tmp_path / 'bench.json'
-    proc = run_tool('tools/analysis/benchmark.py', 'backbone', '--smoke', '--arch', 'caformer_s18', '--depths', '1',
-                    '1', '1', '1', '--floor', '--out', out)
+    proc = run_tool_here('tools/analysis/benchmark.py', 'backbone', '--smoke', '--arch', 'caformer_s18', '--depths',
+                         '1', '1', '1', '1', '--floor', '--out', out)
     assert re.search(r'^check timm: max \|diff\| against ours [\d.e+-]+ \(allowed [\d.e+-]+\)$', proc.stdout, re.M)
     assert 'backbone caformer_s18 (depths 1 1 1 1) (stage outputs without output norms, as timm\'s)' in proc.stdout
     result = json.loads(out.read_text())
@@ -181,7 +181,7 @@ def test_benchmark_train_mode_reports_with_cp_memory_and_equal_gradients(tmp_pat
     gradient), and the step with activation checkpointing: every gradient equal to the plain step's, less peak
     memory (the blocks' activations are recomputed instead of kept)."""
     out = tmp_path / 'train.json'
-    proc = run_tool('tools/analysis/benchmark.py', 'train', '--arch', 'convformer_s18', '--depths', '1', '1', '1',
+    proc = run_tool_here('tools/analysis/benchmark.py', 'train', '--arch', 'convformer_s18', '--depths', '1', '1', '1',
                     '1', '--shape', '128', '128', '--batch', '1', '--repeats', '2', '--warmup', '1', '--out', out)
     assert 'check timm: loss relative diff' in proc.stdout
     result = json.loads(out.read_text())
@@ -198,20 +198,22 @@ def test_benchmark_train_mode_reports_with_cp_memory_and_equal_gradients(tmp_pat
 
 
 def test_benchmark_names_the_families_it_knows():
+    """The benchmark's --arch names go through the one name table (mmpoolformer.models.names)."""
     from mmpoolformer.errors import ConfigError
-    from tools.analysis.benchmark import Target
+    from mmpoolformer.models.names import parse_backbone_name
     with pytest.raises(ConfigError, match=re.escape(
             "--arch coatnet_s18: unknown family 'coatnet'; use a PoolFormer size (s12, s24, s36, m36, m48) or "
             "FAMILY_SIZE with FAMILY one of caformer, convformer, poolformerv2, identityformer, randformer (e.g. "
             "caformer_s18)")):
-        Target('coatnet_s18')
+        parse_backbone_name('coatnet_s18')
     with pytest.raises(ConfigError, match=re.escape(
             '--depths 4 1 1 1: give 4 block counts, each from 1 to those of caformer_s18 (3 3 9 3)')):
-        Target('caformer_s18', [4, 1, 1, 1])
+        parse_backbone_name('caformer_s18', depths=[4, 1, 1, 1])
     with pytest.raises(ConfigError, match=re.escape(
-            'RandFormer mixes a fixed token grid: pass a square --shape with a side divisible by 32 (e.g. --shape '
-            '224 224), not (800, 1216)')):
-        Target('randformer_s12', None, (800, 1216))
-    target = Target('randformer_s12', [1, 1, 2, 1], (224, 224))
-    assert (target.timm_name, target.image_size, target.arch['depths']) == (None, 224, [1, 1, 2, 1])
-    assert Target('s12').timm_name == 'poolformer_s12' and Target('poolformerv2_s12').timm_name == 'poolformerv2_s12'
+            'randformer_s12: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 (e.g. --shape '
+            '224 224), not 800 1216')):
+        parse_backbone_name('randformer_s12', (800, 1216))
+    target = parse_backbone_name('randformer_s12', (224, 224), [1, 1, 2, 1])
+    assert (target.timm_name, target.input_size, target.arch['depths']) == (None, 224, [1, 1, 2, 1])
+    assert parse_backbone_name('s12').timm_name == 'poolformer_s12'
+    assert parse_backbone_name('poolformerv2_s12').timm_name == 'poolformerv2_s12'

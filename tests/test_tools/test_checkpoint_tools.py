@@ -14,7 +14,7 @@ from tests.helpers import (
     our_features,
     randomise,
     reference_features,
-    run_tool,
+    run_tool_here,
 )
 from tests.reference_weights import WRITERS
 
@@ -30,7 +30,7 @@ def test_convert_checkpoint_tool_writes_our_layout(fmt, image, tmp_path):
     ref = rw.randomised_reference('s12')
     src, dst = tmp_path / f'{fmt}.pth', tmp_path / 'converted.pth'
     WRITERS[fmt](ref, str(src))
-    proc = run_tool('tools/convert_checkpoint.py', src, dst)
+    proc = run_tool_here('tools/convert_checkpoint.py', src, dst)
     assert 'arch s12' in proc.stdout
     converted = torch.load(dst, weights_only=True)
     state = converted['state_dict']
@@ -58,7 +58,7 @@ def test_folded_checkpoint_through_reparameterize_tool(tmp_path):
     ckpt = tmp_path / 'model.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     out = tmp_path / 'deploy.pth'
-    proc = run_tool('tools/reparameterize_model.py', config, ckpt, out)
+    proc = run_tool_here('tools/reparameterize_model.py', config, ckpt, out)
     assert 'backbone folded completely' in proc.stdout
     assert set(torch.load(out, weights_only=True)) == {'meta', 'state_dict'}  # opens in every safe loader
     assert sorted(p.name for p in tmp_path.iterdir()) == ['deploy.pth', 'fpn_tiny.py', 'model.pth']  # no partial

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from mmpoolformer.cli import DEBUG_HINT
-from mmpoolformer.engine import fast_inference as fi
-from tests.helpers import ROOT, TINY_RETINANET, error_line, run_tool, tiny_model, write_config
+from mmpoolformer.engine import acceleration as fi
+from tests.helpers import ROOT, TINY_RETINANET, error_line, load_tool, run_tool, run_tool_here, tiny_model, write_config
 
 
 def bad_demo_image(tmp_path, kind):
@@ -23,7 +23,7 @@ def bad_demo_image(tmp_path, kind):
 ])
 def test_demo_with_a_bad_image(tmp_path, kind, expected):
     image = bad_demo_image(tmp_path, kind)
-    msg = error_line(run_tool('tools/demo.py', image, write_config(tmp_path), tmp_path / 'model.pth', '--out',
+    msg = error_line(run_tool_here('tools/demo.py', image, write_config(tmp_path), tmp_path / 'model.pth', '--out',
                                   tmp_path / 'out.png', check=False))
     assert msg == expected.format(image=image)
 
@@ -44,7 +44,7 @@ def demo_inputs(tmp_path):
 
 def test_tools_refuse_bf16_without_cpu_support_in_one_line(monkeypatch, capsys, tmp_path, demo_inputs):
     """tools/demo.py --bf16 on a CPU without bf16: one line, exit code 2 (run in-process to stand in such a CPU)."""
-    from tools import demo
+    demo = load_tool('tools/demo.py')
     monkeypatch.setattr(fi, 'cpu_has_bf16', lambda: False)
     config, ckpt, image = demo_inputs
     monkeypatch.setattr(sys, 'argv', ['demo.py', image, str(config), str(ckpt), '--out', str(tmp_path / 'o.png'),

@@ -16,7 +16,7 @@ from mmengine.config import Config
 
 from mmpoolformer.cli.config import set_data_root
 from mmpoolformer.demo_data import make_demo_data
-from tests.helpers import ROOT, printed_metrics, run_tool, write_config
+from tests.helpers import ROOT, printed_metrics, run_tool, run_tool_here, write_config
 from tests.test_tools.test_train_test import write_imagenet_layout
 
 
@@ -76,7 +76,7 @@ def detector_run(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('open_det')
     config = baked_config(write_config(tmp, epochs=2), data, tmp / 'retinanet.py')
     work = tmp / 'whole'
-    run_tool('tools/train.py', config, '--work-dir', work)
+    run_tool_here('tools/train.py', config, '--work-dir', work)
     return config, work
 
 
@@ -118,7 +118,7 @@ DET_METRICS = ['coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/bb
 def test_upstream_mmdet_test_gives_our_metrics_and_an_empty_prediction_scores_zero(detector_run, tmp_path):
     config, work = detector_run
     ckpt = work / 'epoch_2.pth'
-    ours = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
+    ours = printed_metrics(run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
     proc = run_tool(upstream_tool('mmdet', 'test'), config, ckpt, '--work-dir', tmp_path / 'theirs')
     assert logged_metrics(proc.stdout + proc.stderr, DET_METRICS) == {name: ours[name] for name in DET_METRICS}
     # no box above the score threshold: scored as COCO defines it (0.000; -1 where no ground truth falls in an area
@@ -128,7 +128,7 @@ def test_upstream_mmdet_test_gives_our_metrics_and_an_empty_prediction_scores_ze
     empty = ['--cfg-options', 'model.test_cfg.score_thr=1.0']
     warning = 'the model predicted nothing on the test set (no box above its test_cfg score_thr): scored as an ' \
               'empty prediction set (mAP 0.000)'
-    proc = run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours_empty', *empty)
+    proc = run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours_empty', *empty)
     assert warning in proc.stdout + proc.stderr
     assert {name: printed_metrics(proc.stdout)[name] for name in DET_METRICS} == zero
     proc = run_tool(upstream_tool('mmdet', 'test'), config, ckpt, '--work-dir', tmp_path / 'theirs_empty', *empty)
@@ -142,7 +142,7 @@ def test_detection_resumed_by_either_train_tool_ends_as_the_uninterrupted_run(de
     work = tmp_path / 'resumed'
     resume_in_fresh_dir(whole, 'epoch_1.pth', work)
     train = upstream_tool('mmdet', 'train') if tool == 'upstream' else 'tools/train.py'
-    proc = run_tool(train, config, '--work-dir', work, '--resume')
+    proc = run_tool_here(train, config, '--work-dir', work, '--resume')
     assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
     assert 'random generators set back to their state in the resumed checkpoint' in proc.stdout + proc.stderr
     expected = torch.load(whole / 'epoch_2.pth', map_location='cpu', weights_only=True)
@@ -154,7 +154,7 @@ def test_detection_resumed_by_either_train_tool_ends_as_the_uninterrupted_run(de
 def test_published_checkpoint_holds_weights_and_meta_named_by_its_hash(detector_run, data, tmp_path):
     from mmdet.apis import inference_detector, init_detector
     config, work = detector_run
-    proc = run_tool('tools/publish_model.py', work / 'epoch_2.pth', tmp_path / 'retinanet_demo.pth')
+    proc = run_tool_here('tools/publish_model.py', work / 'epoch_2.pth', tmp_path / 'retinanet_demo.pth')
     published = [p for p in tmp_path.iterdir()]
     assert len(published) == 1, published  # no staging file left behind
     match = re.fullmatch(r'retinanet_demo-([0-9a-f]{8})\.pth', published[0].name)
@@ -196,7 +196,7 @@ def segmentor_run(tmp_path_factory):
     (tmp / 'fpn.py').write_text(SEG_CONFIG.format(root=ROOT))
     config = baked_config(tmp / 'fpn.py', tmp / 'data' / 'ade', tmp / 'fpn_baked.py', SEG_SCALES)
     work = tmp / 'whole'
-    run_tool('tools/train.py', config, '--work-dir', work)
+    run_tool_here('tools/train.py', config, '--work-dir', work)
     return config, work, tmp / 'data' / 'ade'
 
 
@@ -211,7 +211,7 @@ def test_segmentation_checkpoint_opens_in_mmseg_apis_and_upstream_test(segmentor
         image, return_datasamples=True).pred_sem_seg.data
     assert direct.shape[-2:] == mmcv.imread(image).shape[:2] and torch.equal(direct, inferred)
     names = ['aAcc', 'mIoU', 'mAcc']
-    ours = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
+    ours = printed_metrics(run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
     proc = run_tool(upstream_tool('mmseg', 'test'), config, ckpt, '--work-dir', tmp_path / 'theirs')
     theirs = logged_metrics(proc.stdout + proc.stderr, names)
     assert theirs == {name: pytest.approx(ours[name], abs=1e-6) for name in names}
@@ -245,7 +245,7 @@ def test_classification_checkpoint_opens_in_mmpretrain_apis_and_upstream_test(tm
     config = baked_config(f'{ROOT}/configs/classification/poolformer_s12_in1k.py', root, tmp_path / 'cls.py',
                           options)
     work = tmp_path / 'work'
-    run_tool('tools/train.py', config, '--work-dir', work)
+    run_tool_here('tools/train.py', config, '--work-dir', work)
     ckpt = str(work / 'epoch_2.pth')
     torch.load(ckpt, map_location='cpu', weights_only=True)
     image = str(root / 'val' / names[0])
@@ -260,7 +260,7 @@ def test_classification_checkpoint_opens_in_mmpretrain_apis_and_upstream_test(tm
             image, return_datasamples=True)[0]
     torch.testing.assert_close(direct.pred_score, inferred.pred_score, rtol=0, atol=1e-6)
     assert direct.pred_score.shape == (1000,)
-    ours = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
+    ours = printed_metrics(run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'ours').stdout)
     proc = run_tool(upstream_tool('mmpretrain', 'test'), config, ckpt, '--work-dir', tmp_path / 'theirs')
     names = ['accuracy/top1', 'accuracy/top5']
     assert logged_metrics(proc.stdout + proc.stderr, names) == {name: ours[name] for name in names}

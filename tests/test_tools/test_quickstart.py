@@ -10,35 +10,37 @@ import mmengine
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, error_line, printed_metrics, run_tool, top1_of_dump
+from tests.helpers import ROOT, error_line, printed_metrics, run_tool_here, top1_of_dump
 
-QUICK = {  # a few iterations only: accuracy is not asserted in CI
+QUICK = {  # a few iterations only, no validation during training: accuracy is not asserted in CI
     # two steps leave RetinaNet's scores at their 0.01 prior: a zero threshold keeps boxes to evaluate and draw
-    'retinanet': ['--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=16',
-                  'model.test_cfg.score_thr=0.0'],
-    'mask_rcnn': ['--cfg-options', 'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=16'],
-    'fpn': ['--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-            'default_hooks.checkpoint.interval=4'],
+    'retinanet': ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2', 'model.test_cfg.score_thr=0.0'],
+    'mask_rcnn': ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2'],
+    'fpn': ['train_cfg.max_iters=4', 'train_cfg.val_interval=5', 'default_hooks.checkpoint.interval=4'],
 }
+DATA = ['+demo_data.num_train=16', '+demo_data.num_val=20']  # a small demo set, written by the quickstart itself
 
 
 @pytest.fixture(scope='module')
 def quickstart_runs(tmp_path_factory):
-    """Run each quickstart shortened, through the same script the README's main command runs."""
-    runs = {}
+    """Run each quickstart shortened, through the same script the README's main command runs, on a small demo set
+    in a temporary folder (a user shortens it the same way); returns the runs and that folder."""
+    runs, data = {}, tmp_path_factory.mktemp('qs_data')
     for model, extra in QUICK.items():
         work = tmp_path_factory.mktemp(f'qs_{model}')
-        proc = subprocess.run(['bash', 'tools/quickstart.sh', model, *extra], cwd=ROOT, capture_output=True,
+        root = data / ('ade' if model == 'fpn' else 'coco')
+        proc = subprocess.run(['bash', 'tools/quickstart.sh', model, '--data-root', str(root), '--cfg-options',
+                               f'demo_data.root={data}', *DATA, *extra], cwd=ROOT, capture_output=True,
                               text=True, timeout=900, env=dict(os.environ, QUICKSTART_WORK_DIR=str(work)))
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         runs[model] = (work, proc.stdout)
-    return runs
+    return runs, data
 
 
 @pytest.mark.parametrize('model,metric', [('retinanet', 'coco/bbox_mAP'), ('mask_rcnn', 'coco/segm_mAP'),
                                           ('fpn', 'mIoU')])
 def test_shortened_quickstart_trains_tests_and_draws(quickstart_runs, model, metric):
-    work, stdout = quickstart_runs[model]
+    work, stdout = quickstart_runs[0][model]
     assert metric in printed_metrics(stdout)
     drawn = [f for _, _, files in os.walk(work / 'vis') for f in files if f.endswith(('.jpg', '.png'))]
     assert len(drawn) >= 20
@@ -52,8 +54,8 @@ def checkpoint_of(work):
                                           ('fpn', 'configs/quickstart/fpn_poolformer_s12_demo.py')])
 @pytest.mark.parametrize('mode', ['color', 'gray', 'rgba'])
 def test_demo_draws_predictions(quickstart_runs, model, config, mode, tmp_path):
-    work, _ = quickstart_runs[model]
-    source = cv2.imread(os.path.join(ROOT, 'data/demo/coco/val2017/val_00001.jpg'))
+    work, _ = quickstart_runs[0][model]
+    source = cv2.imread(str(quickstart_runs[1] / 'coco' / 'val2017' / 'val_00001.jpg'))
     image = tmp_path / 'in.png'
     if mode == 'gray':
         cv2.imwrite(str(image), cv2.cvtColor(source, cv2.COLOR_BGR2GRAY))
@@ -62,7 +64,7 @@ def test_demo_draws_predictions(quickstart_runs, model, config, mode, tmp_path):
     else:
         cv2.imwrite(str(image), source)
     out = tmp_path / 'out.png'
-    run_tool('tools/demo.py', image, config, checkpoint_of(work), '--out', out, '--score-thr', '0.0')
+    run_tool_here('tools/demo.py', image, config, checkpoint_of(work), '--out', out, '--score-thr', '0.0')
     drawn = cv2.imread(str(out))
     given = cv2.imread(str(image))
     assert drawn.shape == given.shape
@@ -70,21 +72,21 @@ def test_demo_draws_predictions(quickstart_runs, model, config, mode, tmp_path):
 
 
 def test_plot_log_draws_loss_and_metric(quickstart_runs, tmp_path):
-    work, _ = quickstart_runs['retinanet']
+    work, _ = quickstart_runs[0]['retinanet']
     out = tmp_path / 'curve.png'
-    run_tool('tools/plot_log.py', work, '--keys', 'loss', 'coco/bbox_mAP', '--out', out)
+    run_tool_here('tools/plot_log.py', work, '--keys', 'loss', 'coco/bbox_mAP', '--out', out)
     img = cv2.imread(str(out))
     assert img.shape[0] >= 500 and img.shape[1] >= 600
     ink = (img < 200).any(axis=2)
     assert 0.01 < ink.mean() < 0.5  # axes, ticks and a curve: neither blank nor filled
-    proc = run_tool('tools/plot_log.py', work, '--keys', 'no_such_key', '--out', out, check=False)
+    proc = run_tool_here('tools/plot_log.py', work, '--keys', 'no_such_key', '--out', out, check=False)
     assert proc.returncode == 2 and 'no_such_key not logged' in proc.stderr and 'loss' in proc.stderr
 
 
 def test_quickstart_study_judges_each_target_by_the_worst_run():
     """tools/analysis/quickstart_study.py's table: mean, min and max per metric; a target is met only if the worst
     run meets it (metric and wall time alike)."""
-    from tools.analysis.quickstart_study import summarise
+    from mmpoolformer.studies.quickstart import summarise
     runs = [(0, 1, 10, 60.0), (1, 1, 16, 54.0), (2, 2, 5, 70.0)]
     results = [dict(model='fpn', seed=seed, threads=threads, amp=False, seconds=60 * minutes, ok=True, iter_s=0.2,
                     metrics={'mIoU': miou}) for seed, threads, minutes, miou in runs]
@@ -106,17 +108,17 @@ def test_classification_quickstart_shortened(tmp_path):
     root, work = tmp_path / 'shapes', tmp_path / 'work'
     options = ['--data-root', root, '--work-dir', work, '--cfg-options', 'demo_data.num_train=64',
                'demo_data.num_val=10']
-    proc = run_tool('tools/train.py', config, *options, 'train_cfg.max_epochs=1', check=False)
+    proc = run_tool_here('tools/train.py', config, *options, 'train_cfg.max_epochs=1', check=False)
     assert proc.returncode == 2 and error_line(proc) == (
         f'error: the demo data set in {root} is missing, unfinished or written with other settings; write it with '
         f'python tools/make_demo_data.py --config {config} (with the same --data-root/--cfg-options), or run bash '
         f'tools/quickstart.sh')
-    proc = run_tool('tools/make_demo_data.py', '--config', config, *options)
+    proc = run_tool_here('tools/make_demo_data.py', '--config', config, *options)
     assert proc.stdout.splitlines()[0] == f'writing the demo data set to {root}'
-    proc = run_tool('tools/train.py', config, *options, 'train_cfg.max_epochs=1')
+    proc = run_tool_here('tools/train.py', config, *options, 'train_cfg.max_epochs=1')
     assert len(glob.glob(str(root / 'val' / '*' / '*.png'))) == 10
     out = tmp_path / 'results.pkl'
-    proc = run_tool('tools/test.py', config, work / 'epoch_1.pth', *options[:4], '--show-dir', tmp_path / 'vis',
+    proc = run_tool_here('tools/test.py', config, work / 'epoch_1.pth', *options[:4], '--show-dir', tmp_path / 'vis',
                     '--out', out, *options[4:])
     assert printed_metrics(proc.stdout)['accuracy/top1'] == top1_of_dump(mmengine.load(str(out)))
     drawn = sorted(os.listdir(tmp_path / 'vis'))

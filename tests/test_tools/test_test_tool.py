@@ -6,14 +6,22 @@ import torch
 
 from mmpoolformer.checkpoint.io import sha256_of
 from mmpoolformer.checkpoint.safe_format import from_safe
-from tests.helpers import RunsCode, build_model, config_in_repo, error_line, printed_metrics, run_tool, write_config
+from tests.helpers import (
+    RunsCode,
+    build_model,
+    config_in_repo,
+    error_line,
+    printed_metrics,
+    run_tool_here,
+    write_config,
+)
 
 
 @pytest.fixture(scope='module')
 def trained(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('trained')
     config, work = write_config(tmp), tmp / 'work'
-    run_tool('tools/train.py', config, '--work-dir', work, '--data-root', data)
+    run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', data)
     return config, work / 'epoch_1.pth'
 
 
@@ -22,23 +30,23 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     test = ['tools/test.py', config]
     opts = ['--work-dir', tmp_path / 'w', '--data-root', data]
     missing = tmp_path / 'missing.pth'
-    assert error_line(run_tool(*test, missing, *opts, check=False)) == \
+    assert error_line(run_tool_here(*test, missing, *opts, check=False)) == \
         f'error: checkpoint {missing} does not exist; check the path (or pass an http(s) URL)'
-    assert error_line(run_tool(*test, good.parent, *opts, check=False)) == (
+    assert error_line(run_tool_here(*test, good.parent, *opts, check=False)) == (
         f'error: checkpoint {good.parent} is a directory, not a checkpoint file; pass a checkpoint file in it, e.g. '
         f'{good}')
     empty_dir = tmp_path / 'empty_dir'
     empty_dir.mkdir()
-    assert error_line(run_tool(*test, empty_dir, *opts, check=False)) == (
+    assert error_line(run_tool_here(*test, empty_dir, *opts, check=False)) == (
         f'error: checkpoint {empty_dir} is a directory, not a checkpoint file; pass the path of a checkpoint file')
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(good.read_bytes()[:5000])
-    assert error_line(run_tool(*test, truncated, *opts, check=False)).startswith(
+    assert error_line(run_tool_here(*test, truncated, *opts, check=False)).startswith(
         f'error: checkpoint {truncated} is truncated or not a torch file')
     copied = tmp_path / 'copied.pth'  # the toolbox's checkpoints open safely wherever they are
     shutil.copy(good, copied)
-    expected = printed_metrics(run_tool(*test, good, *opts).stdout)
-    assert 'coco/bbox_mAP' in expected and printed_metrics(run_tool(*test, copied, *opts).stdout) == expected
+    expected = printed_metrics(run_tool_here(*test, good, *opts).stdout)
+    assert 'coco/bbox_mAP' in expected and printed_metrics(run_tool_here(*test, copied, *opts).stdout) == expected
     # a full-pickle training checkpoint as earlier versions wrote it (HistoryBuffer, NumPy objects)
     legacy_dir = tmp_path / 'legacy'
     legacy_dir.mkdir()
@@ -46,17 +54,17 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     torch.save(from_safe(torch.load(good, weights_only=True)), legacy)
     with pytest.raises(Exception, match='Unsupported global'):
         torch.load(legacy, weights_only=True)
-    assert error_line(run_tool(*test, legacy, *opts, check=False)) == (
+    assert error_line(run_tool_here(*test, legacy, *opts, check=False)) == (
         f'error: checkpoint {legacy} holds objects that safe loading refuses and was not written by this toolbox (no '
         f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
-    assert printed_metrics(run_tool(*test, legacy, *opts, '--trust-checkpoint').stdout) == expected
+    assert printed_metrics(run_tool_here(*test, legacy, *opts, '--trust-checkpoint').stdout) == expected
     # earlier versions recorded the hash of each checkpoint they wrote: such a file still loads without the flag
     (legacy_dir / '.mmpoolformer-written.sha256').write_text(f'{sha256_of(str(legacy))}  epoch_1.pth\n')
-    assert printed_metrics(run_tool(*test, legacy, *opts).stdout) == expected
+    assert printed_metrics(run_tool_here(*test, legacy, *opts).stdout) == expected
     evil, marker = tmp_path / 'evil.pth', tmp_path / 'code_ran'
     state = torch.load(good, weights_only=True)['state_dict']
     torch.save({'state_dict': state, 'x': RunsCode(str(marker))}, evil)
-    assert error_line(run_tool(*test, evil, *opts, check=False)) == (
+    assert error_line(run_tool_here(*test, evil, *opts, check=False)) == (
         f'error: checkpoint {evil} holds objects that safe loading refuses and was not written by this toolbox (no '
         f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
     assert not marker.exists(), 'the refused file ran code'
@@ -64,7 +72,7 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     s24 = build_model(config_in_repo('configs/retinanet_poolformer_s24_fpn_coco.py')).state_dict()
     torch.save({'state_dict': s24}, other_arch)
     # the quickstart base is S12 with layer scales from 0.1, an arch dict: named 'custom'; its neck is narrower
-    assert error_line(run_tool(*test, other_arch, *opts, check=False)) == (
+    assert error_line(run_tool_here(*test, other_arch, *opts, check=False)) == (
         f"error: checkpoint {other_arch} does not fit the model with PoolFormer(arch='custom'): "
         f"neck.lateral_convs.0.conv.weight has shape (256, 128, 1, 1) in the file but (128, 128, 1, 1) in the model; "
         f"use a checkpoint trained with this config")
@@ -75,7 +83,7 @@ def test_empty_image_in_testing(trained, broken_data, tmp_path):
     image = broken_data / 'val2017' / 'val_00001.jpg'
     image.write_bytes(b'')
     for workers in ('0', '1'):  # also raised in a DataLoader worker process
-        msg = error_line(run_tool('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
+        msg = error_line(run_tool_here('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
                                       '--data-root', broken_data, '--cfg-options',
                                       f'test_dataloader.num_workers={workers}', check=False))
         assert msg == (f'error: image {image} listed in the dataset is empty (0 bytes); restore the file or remove '
@@ -86,7 +94,7 @@ def test_show_dir_draws_small_images_upscaled(trained, data, tmp_path):
     import cv2
     config, checkpoint = trained
     vis = tmp_path / 'vis'
-    run_tool('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w', '--data-root', data,
+    run_tool_here('tools/test.py', config, checkpoint, '--work-dir', tmp_path / 'w', '--data-root', data,
              '--show-dir', vis)
     drawn = sorted(vis.iterdir())
     assert [p.name for p in drawn] == [f'val_{i:05d}.jpg' for i in range(1, 5)]
@@ -98,8 +106,8 @@ def test_fast_inference_flag_through_the_test_tool(trained, data, tmp_path):
     no compilation: the compiled path is checked in tests/test_fast_inference.py) and the metrics stay the same."""
     config, ckpt = trained
     opts = ['--data-root', data]
-    eager = run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'eager', *opts)
-    fast = run_tool('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'fast', '--deploy', *opts)
+    eager = run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'eager', *opts)
+    fast = run_tool_here('tools/test.py', config, ckpt, '--work-dir', tmp_path / 'fast', '--deploy', *opts)
     assert 'fast inference on cpu: backbone, neck, bbox_head; eager, fp32, deploy folding on, channels_last on' in \
         fast.stdout
     eager_metrics, fast_metrics = printed_metrics(eager.stdout), printed_metrics(fast.stdout)

@@ -20,7 +20,7 @@ from tests.helpers import (
     config_in_repo,
     miou_of_label_maps,
     printed_metrics,
-    run_tool,
+    run_tool_here,
     tiny_config,
     top1_of_dump,
 )
@@ -45,12 +45,12 @@ def to_official_layout(state):
 def test_detection_train_then_test_end_to_end(kind, tiny_coco, tmp_path):
     config, scale_opts = tiny_config(tmp_path, kind)
     work = tmp_path / 'work'
-    run_tool('tools/train.py', config, '--work-dir', work, '--data-root', tiny_coco, '--cfg-options', *scale_opts)
+    run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', tiny_coco, '--cfg-options', *scale_opts)
     ckpt = work / 'epoch_1.pth'
     assert ckpt.is_file() and (work / 'last_checkpoint').read_text().endswith('epoch_1.pth')
     test_args = ['--work-dir', work, '--data-root', tiny_coco, '--cfg-options', *scale_opts]
     results = tmp_path / 'results.pkl'
-    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, *test_args[:2], '--out', results,
+    metrics = printed_metrics(run_tool_here('tools/test.py', config, ckpt, *test_args[:2], '--out', results,
                                        *test_args[2:]).stdout)
     dumped = mmengine.load(str(results))
     assert len(dumped) == 4 and all(r['pred_instances']['bboxes'].shape[1] == 4 for r in dumped)
@@ -63,7 +63,7 @@ def test_detection_train_then_test_end_to_end(kind, tiny_coco, tmp_path):
     trained = torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
     official = tmp_path / 'official_layout.pth'
     torch.save(dict(meta=dict(mmdet_version='2.19.0'), state_dict=to_official_layout(trained)), official)
-    assert printed_metrics(run_tool('tools/test.py', config, official, *test_args).stdout) == metrics
+    assert printed_metrics(run_tool_here('tools/test.py', config, official, *test_args).stdout) == metrics
 
 
 def test_segmentation_train_then_test_end_to_end(tmp_path):
@@ -82,11 +82,11 @@ test_dataloader = val_dataloader
             'train_dataloader.dataset.pipeline.2.scale=(256,128)',
             'train_dataloader.dataset.pipeline.3.crop_size=(128,128)',
             'val_dataloader.dataset.pipeline.1.scale=(256,128)', 'test_dataloader.dataset.pipeline.1.scale=(256,128)']
-    run_tool('tools/train.py', config, '--work-dir', work, *opts)
+    run_tool_here('tools/train.py', config, '--work-dir', work, *opts)
     ckpt = work / 'iter_4.pth'
     assert ckpt.is_file()
     maps = tmp_path / 'maps'
-    metrics = printed_metrics(run_tool('tools/test.py', config, ckpt, '--work-dir', work, '--out', maps,
+    metrics = printed_metrics(run_tool_here('tools/test.py', config, ckpt, '--work-dir', work, '--out', maps,
                                        *opts).stdout)
     assert len(list(maps.glob('*.png'))) == 3  # one predicted label map per validation image
     assert {'mIoU', 'mAcc', 'aAcc'} <= set(metrics)
@@ -139,7 +139,7 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
     torch.save(official, checkpoint)
     loaders = [f'{split}_dataloader.num_workers=0' for split in ('train', 'val', 'test')]
     out, show_dir = tmp_path / 'results.pkl', tmp_path / 'vis'
-    proc = run_tool('tools/test.py', config, checkpoint, '--data-root', root, '--work-dir', tmp_path / 'test',
+    proc = run_tool_here('tools/test.py', config, checkpoint, '--data-root', root, '--work-dir', tmp_path / 'test',
                     '--out', out, '--show-dir', show_dir, '--cfg-options', 'test_dataloader.batch_size=2', *loaders)
     metrics = printed_metrics(proc.stdout)
     assert metrics['accuracy/top1'] == 50.0, proc.stdout[-2000:]
@@ -147,7 +147,7 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
     assert [int(r['pred_label'][0]) for r in results] == predictions
     assert len(os.listdir(show_dir)) == len(names)
     # the two documented ways to train on fewer GPUs (alternatives; both set here to see that the keys take)
-    run_tool('tools/train.py', config, '--data-root', root, '--work-dir', tmp_path / 'train', '--cfg-options',
+    run_tool_here('tools/train.py', config, '--data-root', root, '--work-dir', tmp_path / 'train', '--cfg-options',
              'train_cfg.max_epochs=2', 'param_scheduler.0.end=1', 'param_scheduler.1.begin=1',
              'train_dataloader.batch_size=2', 'val_dataloader.batch_size=2', 'optim_wrapper.accumulative_counts=2',
              'auto_scale_lr.enable=True', *loaders)
@@ -159,6 +159,6 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
     assert report['layout'] == 'mmpoolformer' and report['fresh'] == ['out_norms.1.bias', 'out_norms.1.weight',
                                                                       'out_norms.2.bias', 'out_norms.2.weight']
     out = tmp_path / 'trained.pkl'
-    proc = run_tool('tools/test.py', config, trained, '--data-root', root, '--work-dir', tmp_path / 'test2', '--out',
-                    out, '--cfg-options', *loaders)
+    proc = run_tool_here('tools/test.py', config, trained, '--data-root', root, '--work-dir', tmp_path / 'test2',
+                         '--out', out, '--cfg-options', *loaders)
     assert printed_metrics(proc.stdout)['accuracy/top1'] == top1_of_dump(mmengine.load(str(out)))

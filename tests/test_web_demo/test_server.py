@@ -10,7 +10,7 @@ import pytest
 
 from mmpoolformer.web_demo.app import DemoServer
 from mmpoolformer.web_demo.models import ModelSpec, ServedModel, load_models, model_specs, quickstart_specs
-from tests.helpers import run_tool
+from tests.helpers import load_tool, run_tool
 from tests.test_web_demo.common import demo_rows, make_data, tiny_model_files, write_image
 
 
@@ -41,7 +41,7 @@ def server(files, served):
 
 
 def run_demo_in_process(monkeypatch, capsys, argv):
-    from tools import demo
+    demo = load_tool('tools/demo.py')
     monkeypatch.setattr(sys, 'argv', ['demo.py', *map(str, argv)])
     demo.main()
     return capsys.readouterr().out
@@ -185,8 +185,9 @@ def test_quickstart_checkpoints_are_found_in_work_dirs(tmp_path, files):
 def test_look_inside_draws_what_the_tools_draw(files, served, server, tmp_path):
     """Feature maps and EigenCAM are the drawings of tools/visualization/vis_featmap.py and vis_cam.py; the ERF
     areas are those tools/analysis/erf.py prints for the same image; Grad-CAM of a detector is a message."""
-    from tools.analysis import erf as erf_tool
-    from tools.visualization import vis_cam, vis_featmap
+    erf_tool = load_tool('tools/analysis/erf.py')
+    vis_cam = load_tool('tools/visualization/vis_cam.py')
+    vis_featmap = load_tool('tools/visualization/vis_featmap.py')
     config, checkpoint = files['models']['retinanet']
     featmaps, cam, erf, text = server.look_inside('retinanet', files['image'], 'eigencam', 64)
     vis_featmap.main([files['image'], config, checkpoint, '--out', str(tmp_path / 'f.png')])

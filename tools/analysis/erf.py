@@ -26,25 +26,23 @@ initialisation without a checkpoint). No images are written.
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
-
-from mmpoolformer.analysis.erf import (  # noqa: E402, F401  (mass_areas: tests read it from here)
+from mmpoolformer.analysis.erf import (
     IMAGENET,
     arch_backbones,
-    baseline_backbone,
     erf,
     erf_figure,
-    is_baseline_name,
     load_images,
     mass_areas,
+    named_backbone,
     preprocessor_norm,
 )
-from mmpoolformer.arch_settings import ARCH_SETTINGS  # noqa: E402
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.errors import ConfigError  # noqa: E402
-from mmpoolformer.fileio import write_atomically  # noqa: E402
+from mmpoolformer.apis import init_model
+from mmpoolformer.arch_settings import ARCH_SETTINGS
+from mmpoolformer.cli import run_cli
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.fileio import write_atomically
+from mmpoolformer.models.names import is_backbone_name, parse_backbone_name
 
 
 def draw(fields, areas, out: str, shape) -> None:
@@ -72,17 +70,17 @@ def main(argv=None) -> None:
     parser.add_argument('--trust-checkpoint', action='store_true')
     args = parser.parse_args(argv)
     shape = tuple(args.shape)
-    if args.target.lower() in ARCH_SETTINGS:
-        backbones = arch_backbones(args.target.lower(), args.mixers or ['Pooling'], args.checkpoint, args.act, shape)
+    named = parse_backbone_name(args.target, shape) if is_backbone_name(args.target) else None
+    if named and named.family == 'poolformer':
+        backbones = arch_backbones(named.size, args.mixers or ['Pooling'], args.checkpoint, args.act, shape)
         norm = IMAGENET
-    elif is_baseline_name(args.target):
+    elif named:
         if args.mixers or args.act != 'GELU':
             raise ConfigError(f'--mixers and --act build models of a PoolFormer arch (e.g. s12 --mixers SepConv '
                               f'{args.target}); {args.target} has its own mixers and activation')
-        backbones = {args.target.lower(): baseline_backbone(args.target, shape, args.checkpoint)}
+        backbones = {args.target.lower(): named_backbone(args.target, shape, args.checkpoint)}
         norm = IMAGENET
     elif osp.isfile(args.target):
-        from mmpoolformer.apis import init_model
         model, cfg = init_model(args.target, args.checkpoint, trust=args.trust_checkpoint, fast={})
         backbones = {osp.splitext(osp.basename(args.target))[0]: model.backbone}
         norm = preprocessor_norm(model.data_preprocessor)

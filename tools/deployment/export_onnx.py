@@ -8,12 +8,8 @@ What is exported (see mmpoolformer/deployment/graphs.py for the exact inputs and
 The file carries the config, so tools/deployment/onnx_infer.py needs only the .onnx and an image.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
-
-from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli
 
 
 def parse_args():

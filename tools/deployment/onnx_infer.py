@@ -5,12 +5,8 @@ config stored in the ONNX file, then the graph (ONNX Runtime, CPU), then the Num
 label maps are drawn like tools/demo.py draws them. A backbone-only model prints its feature shapes.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
-
-from mmpoolformer.cli import run_cli  # noqa: E402
+from mmpoolformer.cli import run_cli
 
 
 def main():

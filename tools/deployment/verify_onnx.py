@@ -8,13 +8,9 @@ it was not traced at.
 """
 import argparse
 import json
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
-
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.fileio import write_text_atomically  # noqa: E402
+from mmpoolformer.cli import run_cli
+from mmpoolformer.fileio import write_text_atomically
 
 
 def main():

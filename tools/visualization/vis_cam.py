@@ -15,19 +15,15 @@ The default target layer is the last backbone stage's output norm (``backbone.ou
 ``model.named_modules()`` works, several are averaged. The image goes through the config's test pipeline and data
 preprocessor; the map is cropped to the image (no padding) and drawn over the image as the network sees it (resized,
 or cropped for a classifier), upscaled to 256 px where it is smaller. Without a checkpoint the model keeps its own
-initialisation. The drawing is :func:`mmpoolformer.visualization.cam.cam_drawing`.
+initialisation. The drawing is :func:`mmpoolformer.analysis.cam.cam_drawing`.
 """
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
+import cv2
 
-import cv2  # noqa: E402
-
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.fileio import write_image_atomically  # noqa: E402
-from mmpoolformer.visualization.cam import METHODS  # noqa: E402
-from tools.visualization import image_model_parser, image_through_model  # noqa: E402
+from mmpoolformer.analysis.cam import METHODS, cam_drawing
+from mmpoolformer.apis import image_through_model
+from mmpoolformer.cli import image_model_parser, run_cli
+from mmpoolformer.fileio import write_image_atomically
 
 
 def main(argv=None) -> None:
@@ -36,8 +32,8 @@ def main(argv=None) -> None:
     parser.add_argument('--target-layers', nargs='+', help='module names (default: the last stage\'s output norm)')
     parser.add_argument('--category', help='segmentor Grad-CAM: class name or index')
     args = parser.parse_args(argv)
-    from mmpoolformer.visualization.cam import cam_drawing
-    model, cfg, inputs, sample, network_view = image_through_model(args)
+    model, cfg, inputs, sample, network_view = image_through_model(args.image, args.config, args.checkpoint,
+                                                                   args.trust_checkpoint)
     drawing, title = cam_drawing(model, cfg, inputs, sample, network_view, args.method, args.target_layers,
                                  args.category)
     write_image_atomically(args.out, cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR), what='drawing')

@@ -9,18 +9,15 @@ indices into the backbone's outputs; default all) or neck level (``--neck``) is 
 ``Visualizer.draw_featmap``, labelled ``out INDEX /STRIDE``: one row per output, one panel of the image's size per
 row (the channel mean or max) or ``--topk K`` panels (the K channels with the largest mean activation). Padding added
 by the preprocessor is cropped away; images smaller than 256 px are drawn upscaled. Without a checkpoint the model
-keeps its own initialisation. The drawing is :func:`mmpoolformer.visualization.featmap.feature_map_drawing`.
+keeps its own initialisation. The drawing is :func:`mmpoolformer.analysis.featmap.feature_map_drawing`.
 """
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))  # run from a clone
+import cv2
 
-import cv2  # noqa: E402
-
-from mmpoolformer.cli import run_cli  # noqa: E402
-from mmpoolformer.fileio import write_image_atomically  # noqa: E402
-from tools.visualization import image_model_parser, image_through_model  # noqa: E402
+from mmpoolformer.analysis.featmap import feature_map_drawing
+from mmpoolformer.apis import image_through_model
+from mmpoolformer.cli import image_model_parser, run_cli
+from mmpoolformer.fileio import write_image_atomically
 
 
 def main(argv=None) -> None:
@@ -31,8 +28,8 @@ def main(argv=None) -> None:
     parser.add_argument('--topk', type=int, default=0, help='draw the K most active channels instead')
     parser.add_argument('--alpha', type=float, default=0.5, help='weight of the map over the image')
     args = parser.parse_args(argv)
-    from mmpoolformer.visualization.featmap import feature_map_drawing
-    model, cfg, inputs, sample, network_view = image_through_model(args)
+    model, cfg, inputs, sample, network_view = image_through_model(args.image, args.config, args.checkpoint,
+                                                                   args.trust_checkpoint)
     canvas, stages = feature_map_drawing(model, inputs, sample, network_view, args.stages, args.neck, args.reduction,
                                  args.topk, args.alpha)
     write_image_atomically(args.out, cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), what='drawing')

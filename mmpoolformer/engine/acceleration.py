@@ -1,8 +1,9 @@
 """Fast inference for a whole model: deploy folding, channels_last, ``torch.compile`` and bf16/fp16 autocast.
 
 One switch per entry point turns it on: the ``fast_inference`` config key (``tools/test.py``, read by
-:class:`FastInferenceHook`), ``--compile`` / ``--bf16`` / ``--fp16`` on ``tools/test.py`` and ``tools/demo.py``, and
-:func:`accelerate` (or ``mmpoolformer.apis.init_model(..., fast=dict(...))``) in Python::
+:class:`~mmpoolformer.engine.fast_inference_hook.FastInferenceHook`), ``--compile`` / ``--bf16`` / ``--fp16`` on
+``tools/test.py`` and ``tools/demo.py``, and :func:`accelerate` (or ``mmpoolformer.apis.init_model(..., fast=...)``)
+in Python::
 
     fast_inference = dict(compile=True, dtype='bf16')   # in a config; dtype None keeps fp32
 
@@ -16,53 +17,37 @@ What :func:`accelerate` does to each compute part of the model (``backbone``, ``
 - ``compile``: the part's forward goes through ``torch.compile`` (inductor). The first call for an input shape
   compiles; a second, different shape compiles once more with dynamic height/width, and that graph serves later
   sizes, so a test set of many image sizes padded to multiples of 32 (what mmdet's and mmseg's preprocessors do)
-  costs two compilations per part, not one per image (``tests/test_fast_inference.py`` runs 20 sizes). Sizes
+  costs two compilations per part, not one per image (``tests/test_engine/test_fast_inference.py`` runs 20 sizes). Sizes
   that are not multiples of 32, or small enough that a convolution's input has at most 20480 elements (torch
   then picks another convolution backend), can add a few more. Each compilation is logged with its time.
   Kernels are cached on disk (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/mmpoolformer/inductor``), so a
   second run skips most of the compile work.
 """
 import functools
-import os
-import os.path as osp
-import subprocess
 import time
 from typing import Any, Callable, Dict, Optional
 
 import torch
 import torch.nn as nn
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 
-from ..errors import ConfigError
-from ..registry import HOOKS
+from ..errors import FastInferenceError
+from .compile_env import check_cpp_compiler, use_persistent_compile_cache
 
 PARTS = ('backbone', 'neck', 'bbox_head', 'rpn_head', 'decode_head', 'head')
 DTYPES = {'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16, 'fp16': torch.float16, 'float16': torch.float16}
 
 
-class FastInferenceError(ConfigError):
-    """The requested fast path cannot run here (no bf16 on this CPU, no C++ compiler, ...); one line with the fix."""
-
-
-def default_cache_dir() -> str:
-    return osp.join(os.environ.get('MMPF_CACHE', osp.expanduser('~/.cache/mmpoolformer')), 'inductor')
-
-
-def use_persistent_compile_cache() -> str:
-    """Point inductor's on-disk kernel cache at a persistent folder, unless ``TORCHINDUCTOR_CACHE_DIR`` names
-    another folder than torch's default (a temporary folder, which inductor itself writes into the variable)."""
-    from torch._inductor.runtime.cache_dir_utils import default_cache_dir as torch_default
-    current = os.environ.get('TORCHINDUCTOR_CACHE_DIR')
-    if current is None or osp.abspath(current) == osp.abspath(torch_default()):
-        os.environ['TORCHINDUCTOR_CACHE_DIR'] = default_cache_dir()
-    return os.environ['TORCHINDUCTOR_CACHE_DIR']
-
-
 def cpu_has_bf16() -> bool:
     """Whether this CPU has native bf16 instructions (avx512_bf16 or AMX), which make bf16 fast."""
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def bf16_available(device: torch.device) -> bool:
+    """Whether bf16 runs natively on ``device``: a CUDA GPU with bf16 support, or a CPU with bf16 instructions."""
+    if device.type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_bf16()
 
 
 def resolve_dtype(dtype: Optional[str], device_type: str, check_support: bool = True) -> Optional[torch.dtype]:
@@ -85,18 +70,6 @@ def resolve_dtype(dtype: Optional[str], device_type: str, check_support: bool = 
     elif device_type == 'cuda' and resolved is torch.bfloat16 and not torch.cuda.is_bf16_supported():
         raise FastInferenceError('this GPU has no bf16 support; use fp16 (--fp16) instead of bf16')
     return resolved
-
-
-def check_cpp_compiler() -> str:
-    """The C++ compiler inductor will use on CPU; a missing one is a one-line error instead of a failure at the
-    first forward pass."""
-    cxx = os.environ.get('CXX') or 'g++'
-    try:
-        subprocess.run([cxx, '--version'], capture_output=True, check=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        raise FastInferenceError(f"torch.compile on CPU needs a C++ compiler and '{cxx}' does not run; install one "
-                                 f"(e.g. apt-get install g++) or set CXX, or drop --compile") from None
-    return cxx
 
 
 def _to_fp32(out: Any) -> Any:
@@ -260,36 +233,3 @@ def accelerate(model: nn.Module, compile: bool = True, dtype: Optional[str] = No
               f"deploy folding {'on' if report['deploy'] else 'off'}, channels_last {'on' if channels_last else 'off'}"
               + (f'; compile cache {cache_dir}' if cache_dir else ''), logger='current')
     return report
-
-
-@HOOKS.register_module()
-class FastInferenceHook(Hook):
-    """Applies :func:`accelerate` to the runner's model before testing (after the checkpoint is loaded).
-
-    Its keyword arguments are those of :func:`accelerate`; without any, it takes the config's ``fast_inference``
-    dict (``configs/_base_/mmpoolformer_runtime.py`` lists the hook, ``fast_inference=None`` is plain eager), which
-    ``tools/test.py --compile/--bf16/--fp16/--deploy`` or ``--cfg-options fast_inference.compile=True`` set.
-    """
-
-    priority = 'VERY_LOW'
-
-    def __init__(self, **kwargs):
-        self.kwargs = kwargs
-        self.report: Optional[Dict[str, Any]] = None
-
-    def before_test(self, runner) -> None:
-        options = self.kwargs or runner.cfg.get('fast_inference')
-        if not options:
-            return
-        if not isinstance(options, dict):
-            raise FastInferenceError(f'fast_inference={options!r} must be a dict such as dict(compile=True, '
-                                     f'dtype=None); on the command line: --cfg-options fast_inference.compile=True')
-        if self.report is None:
-            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-            self.report = accelerate(model, **options)
-
-    def after_test(self, runner) -> None:
-        if self.report and self.report['compiled']:
-            summary = ', '.join(f'{name} {c.compilations} graph(s) in {c.compile_seconds:.1f} s'
-                                for name, c in self.report['compiled'].items())
-            runner.logger.info(f'fast inference: compilation summary: {summary}')

@@ -5,21 +5,16 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
+from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
+from pytorch_grad_cam.utils.image import show_cam_on_image
 
 from ..errors import ConfigError
+from ..tasks import task_of
+from ..visualization import upscaled_rgb
+from .layers import TensorForward, find_layer, valid_region
 
 MIN_SIDE = 256  # px: the long side of the drawing at least
 METHODS = ('eigencam', 'gradcam', 'gradcam++')
-
-
-class ClassPixelsTarget:
-    """Grad-CAM target of a segmentor: one class's logits summed over the pixels predicted as that class."""
-
-    def __init__(self, category: int, mask: torch.Tensor):
-        self.category, self.mask = category, mask
-
-    def __call__(self, logits: torch.Tensor) -> torch.Tensor:  # logits: (num_classes, h, w) of one image
-        return (logits[self.category] * self.mask).sum()
 
 
 def default_layer(model) -> str:
@@ -31,38 +26,6 @@ def default_layer(model) -> str:
     return f'backbone.out_norms.{max(norms.keys(), key=int)}'
 
 
-def resolve_category(category: str, classes) -> int:
-    """The index of ``category`` (a class name or an index) in ``classes``."""
-    if category.isdigit() and int(category) < len(classes):
-        return int(category)
-    if category in classes:
-        return list(classes).index(category)
-    raise ConfigError(f"--category {category} is not a class of this model; use a name or an index of "
-                      f"{list(classes)}")
-
-
-def _targets(model, scope: str, wrapped, inputs: torch.Tensor, category: Optional[str]):
-    """Grad-CAM targets and the class name they follow: ``category``, or the predicted class (classifier), or the
-    predicted class covering most pixels, background excluded where the classes have one (segmentor)."""
-    with torch.no_grad():
-        logits = wrapped(inputs)[0]  # classifier: (num_classes,); segmentor: (num_classes, h, w)
-    meta = getattr(model, 'dataset_meta', None) or {}
-    classes = list(meta.get('classes') or [str(i) for i in range(logits.shape[0])])
-    if scope == 'mmpretrain':
-        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-        index = resolve_category(category, classes) if category else int(logits.argmax())
-        return [ClassifierOutputTarget(index)], classes[index]
-    predicted = logits.argmax(0)
-    if category is not None:
-        index = resolve_category(category, classes)
-    else:
-        areas = torch.bincount(predicted.flatten(), minlength=logits.shape[0])
-        if classes[0] == 'background' and areas[1:].sum() > 0:
-            areas[0] = 0
-        index = int(areas.argmax())
-    return [ClassPixelsTarget(index, (predicted == index).float())], classes[index]
-
-
 def cam_drawing(model, cfg, inputs: torch.Tensor, sample, network_view: np.ndarray, method: str = 'eigencam',
                 layer_names: Optional[Sequence[str]] = None,
                 category: Optional[str] = None) -> Tuple[np.ndarray, str]:
@@ -72,15 +35,10 @@ def cam_drawing(model, cfg, inputs: torch.Tensor, sample, network_view: np.ndarr
     ``MIN_SIDE`` px where smaller. Grad-CAM needs a classifier or a segmentor (one class score per image).
 
     Returns the (H, W, 3) RGB uint8 drawing and its title (method, layers, class)."""
-    from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
-    from ..apis import TensorForward, find_layer, valid_region
-    from . import upscaled_rgb
     names = list(layer_names or [default_layer(model)])
     layers = [find_layer(model, name) for name in names]
-    scope = cfg.get('default_scope', 'mmdet')
-    if method != 'eigencam' and scope not in ('mmseg', 'mmpretrain'):
+    task = task_of(cfg)
+    if method != 'eigencam' and not task.class_scores:
         raise ConfigError(f'--method {method} needs one class score per image; for a detector use '
                           f'--method eigencam')
     wrapped = TensorForward(model, [sample]).eval()
@@ -88,7 +46,11 @@ def cam_drawing(model, cfg, inputs: torch.Tensor, sample, network_view: np.ndarr
     if method == 'eigencam':
         targets, cam_class = [], EigenCAM  # EigenCAM uses the activations only
     else:
-        targets, class_name = _targets(model, scope, wrapped, inputs, category)
+        with torch.no_grad():
+            logits = wrapped(inputs)[0]  # classifier: (num_classes,); segmentor: (num_classes, h, w)
+        classes = list((getattr(model, 'dataset_meta', None) or {}).get('classes')
+                       or [str(i) for i in range(logits.shape[0])])
+        targets, class_name = task.cam_target(logits, classes, category)
         cam_class = GradCAM if method == 'gradcam' else GradCAMPlusPlus
         title += f', class {class_name}'
     with cam_class(model=wrapped, target_layers=layers) as cam:

@@ -5,8 +5,11 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import torch
+from mmengine.visualization import Visualizer
 
 from ..errors import ConfigError
+from ..visualization import upscaled_rgb
+from .layers import valid_region
 
 MIN_SIDE = 256  # px: the long side of each drawn panel at least
 
@@ -42,10 +45,6 @@ def feature_map_drawing(model, inputs: torch.Tensor, sample, network_view: np.nd
     ``Visualizer.draw_featmap``, the preprocessor's padding cropped away, panels at least ``MIN_SIDE`` px.
 
     Returns the (H, W, 3) RGB uint8 canvas and the stage indices drawn, one per row."""
-    from mmengine.visualization import Visualizer
-
-    from ..apis import valid_region
-    from . import upscaled_rgb
     feats = features(model, inputs, neck)
     stages = list(stages) if stages is not None else list(range(len(feats)))
     bad = [s for s in stages if not -len(feats) <= s < len(feats)]
