@@ -1,7 +1,10 @@
 """Print the versions of the stack mmpoolformer runs on: ``python -m mmpoolformer`` or ``tools/collect_env.py``."""
 import importlib
+import importlib.metadata
 import platform
 import sys
+
+from .compat import NOTES
 
 
 def _version(module: str) -> str:
@@ -17,17 +20,24 @@ def collect_env() -> dict:
             'torch CUDA build': torch.version.cuda or 'none', 'torchvision': _version('torchvision'),
             'mmcv': _version('mmcv')}
     try:
-        from mmcv.ops import nms, roi_align  # noqa: F401
+        from mmcv.ops import get_compiling_cuda_version
         info['mmcv compiled ops'] = 'load'
+        info['mmcv CUDA ops'] = (f'compiled for CUDA {get_compiling_cuda_version()}'
+                                 if get_compiling_cuda_version() != 'not available' else 'not compiled (CPU ops only)')
     except Exception as exc:
         info['mmcv compiled ops'] = f'do not load ({type(exc).__name__}: {exc})'
     for name, module in (('mmengine', 'mmengine'), ('mmdet', 'mmdet'), ('mmseg', 'mmseg'),
                          ('mmpretrain', 'mmpretrain'), ('mmpoolformer', 'mmpoolformer')):
         info[name] = _version(module)
+    try:
+        info['transformers'] = importlib.metadata.version('transformers')
+    except importlib.metadata.PackageNotFoundError:
+        info['transformers'] = 'not installed'
     if torch.cuda.is_available():
         info['device'] = f'cuda: {torch.cuda.get_device_name(0)} (x{torch.cuda.device_count()})'
     else:
         info['device'] = f'cpu ({torch.get_num_threads()} threads)'
+    info['workarounds'] = '; '.join(NOTES) or 'none needed'
     return info
 
 

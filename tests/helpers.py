@@ -87,6 +87,14 @@ def run_tool(*args, timeout=900, env=None, check=True):
     return proc
 
 
+def upstream_tool(package: str, name: str) -> str:
+    """``tools/NAME.py`` of an installed OpenMMLab package (what ``mim train/test`` runs)."""
+    import importlib
+    path = os.path.join(os.path.dirname(importlib.import_module(package).__file__), '.mim', 'tools', f'{name}.py')
+    assert os.path.isfile(path), path
+    return path
+
+
 def error_line(proc: subprocess.CompletedProcess) -> str:
     """The one-line error a tool ended with (exit code 2, no traceback), without the debug hint that follows every
     such line; library warnings printed before it aside."""

@@ -2,11 +2,12 @@
 ``configs/_base_/mmpoolformer_runtime.py``), so every entry point that honours ``runner_type`` (this toolbox's tools,
 MMDetection's / MMSegmentation's / MMPretrain's ``tools/train.py`` and ``tools/test.py``, ``mim train/test``) runs
 the same runtime."""
+import contextlib
 import copy
 import logging
 import os.path as osp
 
-from mmengine.dist import get_rank, is_main_process, master_only
+from mmengine.dist import broadcast_object_list, get_rank, is_main_process, master_only
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -17,50 +18,40 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from ..checkpoint import read_model_checkpoint
 from ..checkpoint.safe_format import decode_in_place, encode_in_place, payload_size
 from ..datasets.loading import DATASET_FIX, UnreadableImageError, use_checked_loading
+from ..errors import UserError
 from ..evaluation import replace_metrics
 from ..fileio import write_atomically, write_text_atomically
 from ..registry import RUNNERS
+from ..visualization import readable_visualizer_cfg
 from .checkpoint_hook import SafeCheckpointHook
-from .dataset_checks import annotation_json_errors, check_data_paths, check_dataset
+from .dataset_checks import annotation_json_errors, check_batch_sizes, check_data_paths, check_dataset
+from .resume_check import check_resume, resume_source
 from .unreadable_images import UnreadableImageReportHook, error_line
+from .work_dir_claim import WorkDirClaim
 
 
 @RUNNERS.register_module()
 class SafeRunner(Runner):
-    """A :class:`mmengine.runner.Runner` whose checkpoints open in every OpenMMLab loader and survive a kill or a
-    full disk.
+    """MMEngine's :class:`~mmengine.runner.Runner` with checkpoints that open in every OpenMMLab loader and survive a
+    kill or a full disk, and inputs checked before they are used.
 
-    - Checkpoints hold only what ``torch.load(weights_only=True)`` accepts: after the ``before_save_checkpoint``
-      hooks, the message hub's logs and NumPy objects are encoded (:mod:`mmpoolformer.checkpoint.safe_format`) and
-      rebuilt when a checkpoint is loaded, so ``--resume`` restores everything MMEngine's does.
-    - Saving writes ``.NAME.partial`` and renames it to ``NAME`` when complete, so a process killed while writing
-      never leaves a file that looks complete. A write that fails (disk full, file-size limit, quota, permission)
-      removes the partial file and ends in one line (:class:`~mmpoolformer.errors.FileWriteError`); the
-      config's ``CheckpointHook`` is built as :class:`~mmpoolformer.engine.SafeCheckpointHook`, which removes old
-      checkpoints only after the new one is complete, so nothing earlier is lost.
-    - Loading (``load_from``, ``--resume``, testing) goes through
-      :func:`~mmpoolformer.checkpoint.read_model_checkpoint`: torch's safe loader, full unpickling only for files an
-      earlier version of this toolbox recorded writing or when the config sets ``trust_checkpoint=True``, the one
-      fit check; :meth:`test` requires every tensor of the model from the file.
-    - The data root and annotation files of each loop are checked before it starts (one line naming a missing one).
-    - Evaluators go through :func:`~mmpoolformer.evaluation.replace_metrics`: MMDetection's ``CocoMetric`` scores a
-      model that predicts nothing (mAP 0.000, with a warning) instead of giving no metric, and the ``--out`` result
-      pickles and label maps are written completely or not at all.
-    - Official mmdet 2.x / mmseg 0.x PoolFormer model files load directly: their backbone keys are renamed.
-    - Each dataset is checked when built (see :func:`check_dataset`): wrong class names or an empty set are one
-      clear error instead of a failure deep inside the sampler; an annotation file that is not valid JSON is named
-      with the parse position.
-    - Images load with :class:`~mmpoolformer.datasets.LoadImageChecked` in place of ``LoadImageFromFile``: a
-      missing, empty or undecodable image is one line naming the file. When one ends training, the training state
-      is saved first (``iter_N.pth``, unless the newest checkpoint already holds it), so ``--resume`` continues
-      once the file is fixed; an interrupted epoch of an epoch-based loop is then run again from its first batch
-      (MMEngine resumes epoch loops at epoch starts). With the config key ``skip_unreadable_images=True`` such
-      training samples are skipped instead, each named in a warning, with a count at the end of every epoch.
-    - mmdet's and mmseg's local visualizers are built as :mod:`mmpoolformer.visualization`'s readable ones: small
-      images are drawn upscaled to 512 px on the long side (``tools/test.py --show-dir``).
+    - Checkpoints hold only what ``torch.load(weights_only=True)`` accepts (:mod:`mmpoolformer.checkpoint.safe_format`)
+      and are written under a temporary name renamed when complete; a failed write ends in one line and old
+      checkpoints are removed only after the new one is complete (:class:`SafeCheckpointHook`).
+    - Every load (``load_from``, ``--resume``, testing) goes through
+      :func:`~mmpoolformer.checkpoint.read_model_checkpoint`: safe unpickling and the one fit check.
+    - Data roots, annotation files, datasets and images are checked, each fault one line; an unreadable training
+      image saves the training state first (or is skipped with ``skip_unreadable_images=True``).
+    - Metrics and visualizers are replaced by ones that score empty predictions, write completely and draw small
+      images legibly (:mod:`mmpoolformer.evaluation`, :mod:`mmpoolformer.visualization`).
+    - A run claims its work dir before writing there (:mod:`.work_dir_claim`; the ranks of a distributed run share
+      rank 0's claim), and ``--resume`` first checks that the checkpoint fits the config's model and optimizer
+      (:mod:`.resume_check`); either refusal is one line and leaves the work dir as it was.
     """
 
     def __init__(self, *args, **kwargs):
+        self._resume_request = (kwargs.get('resume', False), kwargs.get('load_from'))
+        self._claim = None
         self._building_train_loop = False
         self._testing = False  # test(): every tensor of the model must come from the checkpoint
         self._checkpoint_to_save = None
@@ -68,6 +59,49 @@ class SafeRunner(Runner):
         super().__init__(*args, **kwargs)
         if self.cfg.get('skip_unreadable_images', False):
             self.register_hook(UnreadableImageReportHook())
+
+    def setup_env(self, env_cfg) -> None:
+        """MMEngine's (the process group of a distributed run), then the work dir's claim and, for ``--resume``, the
+        fit of the checkpoint: both before the runner writes its log and config there. Rank 0 claims and checks;
+        every rank ends with its refusal."""
+        super().setup_env(env_cfg)
+        self._claim = WorkDirClaim(self._work_dir)
+        outcome = [None]
+        if is_main_process():
+            try:
+                note = self._claim.acquire()
+                try:
+                    self._check_resume()
+                except UserError:
+                    self._claim.release()
+                    raise
+                outcome = [('note', note)]
+            except UserError as exc:
+                outcome = [('refused', type(exc), str(exc))]
+        if self._distributed:
+            broadcast_object_list(outcome)
+        if outcome[0][0] == 'refused':
+            raise outcome[0][1](outcome[0][2])
+        if outcome[0][1]:
+            print_log(outcome[0][1], logger='current', level=logging.WARNING)
+
+    def _check_resume(self) -> None:
+        resume, load_from = self._resume_request
+        if not resume:
+            return
+        source = resume_source(self._work_dir, load_from)
+        if source is not None:
+            check_resume(self.cfg, source, trust=self.cfg.get('trust_checkpoint', False))
+
+    @contextlib.contextmanager
+    def _holding_work_dir(self):
+        """Hold the work dir's claim (again, after an earlier call of train/val/test gave it up) while a run goes."""
+        if is_main_process() and not self._claim.held:
+            self._claim.acquire()
+        try:
+            yield
+        finally:
+            self._claim.release()
 
     def build_train_loop(self, loop):
         self._building_train_loop = True  # so build_dataloader knows it builds the training set
@@ -93,27 +127,32 @@ class SafeRunner(Runner):
             return super().build_evaluator(evaluator)
 
     def build_visualizer(self, visualizer=None):
-        from ..visualization import readable_visualizer_cfg
         return super().build_visualizer(readable_visualizer_cfg(visualizer))
 
     def train(self):
+        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'train')
         if self.cfg.get('val_cfg'):
             check_data_paths(self.cfg, 'val')
-        try:
-            return super().train()
-        except UnreadableImageError as exc:
-            raise UnreadableImageError(self._stop_for_unreadable_image(exc)) from exc
+        with self._holding_work_dir():
+            try:
+                return super().train()
+            except UnreadableImageError as exc:
+                raise UnreadableImageError(self._stop_for_unreadable_image(exc)) from exc
 
     def val(self):
+        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'val')
-        return super().val()
+        with self._holding_work_dir():
+            return super().val()
 
     def test(self):
+        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'test')
         self._testing = True
         try:
-            return super().test()
+            with self._holding_work_dir():
+                return super().test()
         finally:
             self._testing = False
 

@@ -1,10 +1,12 @@
 """Config and data checks before a run: --cfg-options keys, configs that cannot merge, missing data, truncated
 annotation files, class names, work dirs; each one line."""
 import json
+import re
 
 import pytest
+import torch
 
-from tests.helpers import ROOT, error_line, run_tool_here, write_config
+from tests.helpers import ROOT, config_in_repo, error_line, run_tool_here, write_config
 
 
 def test_missing_data_root_and_annotation_file(broken_data, tmp_path):
@@ -95,3 +97,39 @@ def test_config_that_cannot_merge_into_its_base(tmp_path):
     msg = error_line(run_tool_here('tools/train.py', config, '--work-dir', tmp_path / 'w', check=False))
     assert msg.startswith(f'error: {config}: arch=') and 'is a dict in the child config' in msg and '_delete_' in msg
     assert not (tmp_path / 'w').exists()
+
+
+def test_config_with_a_syntax_error_is_one_line_naming_file_and_line(tmp_path):
+    """A Python syntax error in a config or in one of its _base_ files: the file and the line, not a traceback."""
+    base = tmp_path / 'base.py'
+    base.write_text("model = dict(\n    type='RetinaNet',\n    backbone=dict(type='PoolFormer'\n")
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = ['./base.py']\nmodel = dict(neck=None)\n")
+    for config in (child, base):
+        proc = run_tool_here('tools/test.py', config, tmp_path / 'x.pth', check=False)
+        # (Python names the innermost bracket left open: line 3's)
+        assert error_line(proc) == f"error: config {base} line 3: '(' was never closed (Python syntax); fix that line"
+
+
+def test_batch_size_below_one_is_one_line(data, tmp_path):
+    config = write_config(tmp_path)
+    for tool, extra in (('tools/train.py', []), ('tools/test.py', [tmp_path / 'x.pth'])):
+        proc = run_tool_here(tool, config, *extra, '--work-dir', tmp_path / 'w', '--data-root', data, '--cfg-options',
+                             'train_dataloader.batch_size=0', check=False)
+        assert error_line(proc) == (
+            f'error: train_dataloader.batch_size=0 in {config}: a batch holds a positive whole number of images (per '
+            f'GPU); set it to 1 or more, e.g. --cfg-options train_dataloader.batch_size=2')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_backbone_weights_set_on_a_config_whose_base_has_none(data, tmp_path):
+    """The quickstart's backbone has init_cfg=None: --cfg-options can still give it a Pretrained file, key by key."""
+    from mmpoolformer.registry import MODELS
+    config = write_config(tmp_path)
+    backbone = MODELS.build(config_in_repo('configs/quickstart/retinanet_poolformer_s12_demo.py').model.backbone)
+    weights = tmp_path / 'backbone.pth'
+    torch.save(backbone.state_dict(), weights)
+    proc = run_tool_here('tools/train.py', config, '--work-dir', tmp_path / 'w', '--data-root', data, '--cfg-options',
+                         'model.backbone.init_cfg.type=Pretrained', f'model.backbone.init_cfg.checkpoint={weights}')
+    assert re.search(rf"PoolFormer\(arch='custom'\): loaded \d+ tensors from {re.escape(str(weights))} \(mmpoolformer "
+                     r"layout\)", proc.stdout)

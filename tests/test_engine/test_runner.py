@@ -35,6 +35,8 @@ def test_two_process_cpu_training_and_distributed_test(data, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert 'distributed training on CPU with gloo, rank 0 of 2' in proc.stdout + proc.stderr
     assert checkpoints(work) == ['epoch_1.pth']
+    # the ranks share rank 0's claim of the work dir (a claim per rank would have refused rank 1), released at the end
+    assert 'is in use by another run' not in proc.stderr and not (work / '.mmpoolformer.lock').exists()
     meta = torch.load(work / 'epoch_1.pth', weights_only=True)['meta']
     assert (meta['epoch'], meta['iter']) == (1, 1)  # 4 images, 2 ranks x batch 2: one iteration per epoch
     env['PORT'] = str(free_port())
@@ -60,6 +62,8 @@ def test_sigkill_during_training_then_resume(data, tmp_path):
     last = max(int(n[6:-4]) for n in done)
     out = run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', data, '--resume')
     assert f'resumed epoch: {last}, iter: {2 * last}' in out.stdout + out.stderr  # 4 images, batch 2
+    # the killed run's claim of the work dir is taken over, with a note
+    assert f'work dir {work}: took over the claim of a run that no longer runs (pid {proc.pid} ' in out.stdout
     assert torch.load(work / 'epoch_4.pth', weights_only=True)['meta']['epoch'] == 4
 
 

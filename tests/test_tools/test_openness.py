@@ -3,9 +3,7 @@ MMDetection's / MMSegmentation's / MMPretrain's Python APIs and their own tools/
 (from the installed packages' ``.mim/tools``), which run the same runtime because the configs declare it."""
 import ast
 import hashlib
-import importlib
 import os
-import os.path as osp
 import re
 import shutil
 
@@ -16,15 +14,8 @@ from mmengine.config import Config
 
 from mmpoolformer.cli.config import set_data_root
 from mmpoolformer.demo_data import make_demo_data
-from tests.helpers import ROOT, printed_metrics, run_tool, run_tool_here, write_config
+from tests.helpers import ROOT, printed_metrics, run_tool, run_tool_here, upstream_tool, write_config
 from tests.test_tools.test_train_test import write_imagenet_layout
-
-
-def upstream_tool(package: str, name: str) -> str:
-    """``tools/NAME.py`` of an installed OpenMMLab package (what ``mim train/test`` runs)."""
-    path = osp.join(osp.dirname(importlib.import_module(package).__file__), '.mim', 'tools', f'{name}.py')
-    assert osp.isfile(path), path
-    return path
 
 
 def baked_config(config, data_root, out, options=()) -> str:
