@@ -30,5 +30,9 @@ class DataError(UserError, ValueError):
     """A data set, annotation file or image cannot be used."""
 
 
+class DeviceError(UserError, RuntimeError):
+    """The machine cannot run what was asked: out of GPU memory, mmcv without its CUDA operators, too few GPUs."""
+
+
 class FileWriteError(UserError, OSError):
     """A checkpoint or other output file could not be written completely (nothing under its final name changed)."""

@@ -6,6 +6,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..engine.device_checks import check_local_gpu
 from ..errors import ConfigError
 
 
@@ -22,6 +23,8 @@ def _slurm_to_env() -> None:
 def prepare_launcher(cfg: Config, launcher: str) -> None:
     """Set ``cfg.launcher``; without CUDA, start a gloo process group and a CPU-friendly DDP wrapper."""
     cfg.launcher = launcher
+    if launcher != 'none' and torch.cuda.is_available():
+        check_local_gpu(int(os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', 0))))
     if launcher == 'none' or torch.cuda.is_available():
         return
     if launcher == 'slurm':

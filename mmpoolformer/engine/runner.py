@@ -7,6 +7,7 @@ import copy
 import logging
 import os.path as osp
 
+import torch
 from mmengine.dist import broadcast_object_list, get_rank, is_main_process, master_only
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
@@ -18,13 +19,15 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from ..checkpoint import read_model_checkpoint
 from ..checkpoint.safe_format import decode_in_place, encode_in_place, payload_size
 from ..datasets.loading import DATASET_FIX, UnreadableImageError, use_checked_loading
-from ..errors import UserError
+from ..errors import DeviceError, UserError
 from ..evaluation import replace_metrics
 from ..fileio import write_atomically, write_text_atomically
 from ..registry import RUNNERS
 from ..visualization import readable_visualizer_cfg
 from .checkpoint_hook import SafeCheckpointHook
 from .dataset_checks import annotation_json_errors, check_batch_sizes, check_data_paths, check_dataset
+from .device_checks import check_mmcv_cuda_ops, out_of_memory_message
+from .fp32_ops import keep_in_fp32
 from .resume_check import check_resume, resume_source
 from .unreadable_images import UnreadableImageReportHook, error_line
 from .work_dir_claim import WorkDirClaim
@@ -65,6 +68,7 @@ class SafeRunner(Runner):
         fit of the checkpoint: both before the runner writes its log and config there. Rank 0 claims and checks;
         every rank ends with its refusal."""
         super().setup_env(env_cfg)
+        check_mmcv_cuda_ops()
         self._claim = WorkDirClaim(self._work_dir)
         outcome = [None]
         if is_main_process():
@@ -126,6 +130,11 @@ class SafeRunner(Runner):
         with annotation_json_errors(evaluator):  # e.g. CocoMetric reads its ann_file when built
             return super().build_evaluator(evaluator)
 
+    def build_model(self, model):
+        model = super().build_model(model)
+        keep_in_fp32(model)  # NMS, RoIAlign and box post-processing under mixed precision
+        return model
+
     def build_visualizer(self, visualizer=None):
         return super().build_visualizer(readable_visualizer_cfg(visualizer))
 
@@ -139,6 +148,10 @@ class SafeRunner(Runner):
                 return super().train()
             except UnreadableImageError as exc:
                 raise UnreadableImageError(self._stop_for_unreadable_image(exc)) from exc
+            except torch.OutOfMemoryError as exc:
+                where = f' (iteration {self.iter + 1}, epoch {self.epoch + 1})'
+                raise DeviceError(out_of_memory_message('training', self.cfg.train_dataloader.get('batch_size'),
+                                                        self._work_dir, where)) from exc
 
     def val(self):
         check_batch_sizes(self.cfg)
@@ -153,6 +166,9 @@ class SafeRunner(Runner):
         try:
             with self._holding_work_dir():
                 return super().test()
+        except torch.OutOfMemoryError as exc:
+            raise DeviceError(out_of_memory_message('testing', self.cfg.test_dataloader.get('batch_size'),
+                                                    self._work_dir)) from exc
         finally:
             self._testing = False
 
