@@ -90,20 +90,21 @@ def _colour_far_from(rng: np.random.Generator, reference: np.ndarray) -> np.ndar
     return 255 - reference
 
 
-def make_scene(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[Dict]]:
+def make_scene(rng: np.random.Generator, size: int, max_objects: int = MAX_OBJECTS,
+               radius_range: Tuple[float, float] = RADIUS_RANGE) -> Tuple[np.ndarray, List[Dict]]:
     """One image (HxWx3 uint8, BGR) and its objects: dicts with ``category`` index and ``mask`` (HxW bool).
 
-    Objects are placed one after another; one that would come within ``GAP`` pixels of an earlier one is tried
-    elsewhere (up to 20 times) and otherwise left out, so an image holds 1 to ``MAX_OBJECTS`` separate objects (the
-    first one always fits).
+    Objects are placed one after another, each of a radius drawn from ``radius_range`` (a fraction of ``size``); one
+    that would come within ``GAP`` pixels of an earlier one is tried elsewhere (up to 20 times) and otherwise left
+    out, so an image holds 1 to ``max_objects`` separate objects (the first one always fits).
     """
     img = _background(rng, size)
     taken = np.zeros((size, size), np.uint8)
     kernel = np.ones((2 * GAP + 1, 2 * GAP + 1), np.uint8)
     objects = []
-    for _ in range(int(rng.integers(1, MAX_OBJECTS + 1))):
+    for _ in range(int(rng.integers(1, max_objects + 1))):
         cls = int(rng.integers(len(CLASSES)))
-        radius = rng.uniform(*RADIUS_RANGE) * size
+        radius = rng.uniform(*radius_range) * size
         for _attempt in range(20):
             cx, cy = rng.uniform(radius * 0.9, size - radius * 0.9, 2)
             mask = _shape_mask(rng, cls, size, radius, cx, cy).astype(bool)
@@ -119,12 +120,14 @@ def make_scene(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, List[Di
     return img.astype(np.uint8), objects
 
 
-def _polygons(mask: np.ndarray) -> List[List[float]]:
+def polygons(mask: np.ndarray) -> List[List[float]]:
+    """The outline(s) of a binary mask as COCO polygons: flat [x1, y1, x2, y2, ...] lists of at least 3 points."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
 
 
-def _write_image(path: str, img: np.ndarray) -> None:
+def write_jpeg(path: str, img: np.ndarray) -> None:
+    """Write a BGR image as a JPEG of quality 95."""
     if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
         raise OSError(f'could not write {path}')
 
@@ -154,8 +157,8 @@ def make_demo_data(root: str = 'data/demo', seed: int = DEFAULTS['seed'], num_tr
         for image_id in range(1, count + 1):
             img, objects = make_scene(rng, size)
             name = f'{split}_{image_id:05d}'
-            _write_image(osp.join(coco_dir, name + '.jpg'), img)
-            _write_image(osp.join(seg_img_dir, name + '.jpg'), img)
+            write_jpeg(osp.join(coco_dir, name + '.jpg'), img)
+            write_jpeg(osp.join(seg_img_dir, name + '.jpg'), img)
             label = np.ones((size, size), np.uint8)
             images.append(dict(id=image_id, file_name=name + '.jpg', height=size, width=size))
             for obj in objects:
@@ -166,7 +169,7 @@ def make_demo_data(root: str = 'data/demo', seed: int = DEFAULTS['seed'], num_tr
                 annotations.append(dict(
                     id=len(annotations) + 1, image_id=image_id, category_id=obj['category'] + 1,
                     bbox=[x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1], area=int(mask.sum()),
-                    segmentation=_polygons(mask), iscrowd=0))
+                    segmentation=polygons(mask), iscrowd=0))
             cv2.imwrite(osp.join(seg_ann_dir, name + '.png'), label)
         ann_path = osp.join(root, 'coco', 'annotations', f'instances_{SPLITS[split]}.json')
         with open(ann_path + '.partial', 'w') as f:

@@ -22,7 +22,8 @@ LAYERS = [
     {'engine', 'tasks'},
     {'apis'},
     {'analysis', 'deployment'},
-    {'benchmark', 'studies', 'web_demo', 'gpu_check'},
+    {'benchmark', 'studies', 'web_demo'},
+    {'gpu_check'},
     {'cli'},
     {'__init__', '__main__'},
 ]

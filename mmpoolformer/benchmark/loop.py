@@ -20,11 +20,12 @@ LOOP_RUNS = {'fp32': [], 'amp': ['--amp'], 'compile': ['--compile'], 'amp+compil
 
 
 def short_schedule(cfg: Config, iters: int) -> list:
-    """``--cfg-options`` that end ``cfg``'s training after ``iters`` iterations, without validation."""
+    """``--cfg-options`` that end ``cfg``'s training after ``iters`` iterations, without validation (MMEngine
+    validates after the last epoch unless it is before ``val_begin``)."""
     if 'max_iters' in cfg.train_cfg:
         return [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters + 1}']
     batch = cfg.train_dataloader.batch_size
-    return ['train_cfg.max_epochs=1', 'train_cfg.val_interval=2', f'train_dataloader.dataset.indices={iters * batch}']
+    return ['train_cfg.max_epochs=1', 'train_cfg.val_begin=2', f'train_dataloader.dataset.indices={iters * batch}']
 
 
 def benchmark_loop(config: str, iters: int = 20, runs: Sequence[str] = ('fp32', 'amp'), seed: int = 0,

@@ -24,13 +24,15 @@ PEERS = ('mmpretrain', 'timm', 'official')
 
 
 def build_ours(target: BackboneName, state: Dict[str, torch.Tensor], **options):
-    """Our backbone of ``target`` with ``options``, loaded through this toolbox's converter (strict). A baseline
-    returns its stage outputs without output norms (``norm_outputs=False``): what timm's features_only model
-    returns."""
+    """Our backbone of ``target`` with ``options``, loaded through this toolbox's converter (strict, but for the
+    output norms of a model built without them). A baseline returns its stage outputs without output norms
+    (``norm_outputs=False``): what timm's features_only model returns."""
     if target.baseline:
         options.setdefault('norm_outputs', False)
     model = create_backbone(target, **options)
-    model.load_state_dict(convert_weights(state).backbone, strict=True)
+    own = model.state_dict()
+    weights = {k: v for k, v in convert_weights(state).backbone.items() if k in own or not k.startswith('out_norms.')}
+    model.load_state_dict(weights, strict=True)
     return model
 
 

@@ -50,11 +50,16 @@ def _stem_grad(grads: Dict[str, torch.Tensor]) -> torch.Tensor:
 def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: torch.device,
                          depths: Optional[Sequence[int]] = None, repeats: int = 10, warmup: int = 2,
                          bf16_tolerance: float = 2e-2, force_bf16: bool = False, compile_train: bool = False,
-                         official_src: Optional[str] = None, log: Callable[[str], None] = print) -> dict:
+                         official_src: Optional[str] = None, match_timm: bool = False,
+                         log: Callable[[str], None] = print) -> dict:
     """Time one training step of the backbone ``arch`` on random (``batch``, 3, *``shape``) inputs: its peers (timm's
     only for the baselines: PoolFormer's features_only model lacks the output norms, so its loss differs), and ours
     in fp32 eager, eager with ``with_cp``, channels_last, channels_last under bf16 autocast and, with
     ``compile_train``, the channels_last variants through ``torch.compile``.
+
+    ``match_timm``: ours returns the stage outputs without output norms, as timm's ``features_only`` model does, so
+    timm is the peer for PoolFormer too (eager fp32, and under bf16 autocast where bf16 is timed); the peers with
+    output norms are left out.
 
     Checked first against our fp32 eager step: loss within 1e-4 and stem gradient within 1e-3 (relative; bf16:
     ``bf16_tolerance`` and 5x that), every gradient of the ``with_cp`` step within 1e-5 of the plain step's. Ends
@@ -64,12 +69,19 @@ def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: to
     torch.manual_seed(1)
     x = torch.randn(batch, 3, *shape, device=device)
     builders, skipped = peer_builders(target, state, official_src)
-    if 'timm' in builders and not target.baseline:
+    plain_outputs = dict(norm_outputs=False) if match_timm else {}
+    if match_timm:
+        for name in [n for n in builders if n != 'timm']:
+            del builders[name]
+            skipped.append(dict(name=name, reason='returns normed stage outputs; timm\'s features_only model does '
+                                                  'not, and ours matches it here'))
+    elif 'timm' in builders and not target.baseline:
         del builders['timm']
         skipped.append(dict(name='timm', reason='features_only has no stage-output norms, so its training loss '
                                                 'differs; it is timed in backbone mode'))
+    with_bf16 = bf16_available(device) or force_bf16
 
-    ours_ref = build_ours(target, state).to(device)
+    ours_ref = build_ours(target, state, **plain_outputs).to(device)
     ref_loss, ref_grads = loss_and_grads(ours_ref, x)
     ref_grad = _stem_grad(ref_grads)
     variants = []
@@ -85,11 +97,12 @@ def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: to
                               f'refusing to time it')
         optimizer = torch.optim.SGD(model.parameters(), lr=0.)
         variants.append(Variant(f'{name} eager fp32', train_step(model, x, optimizer), 'peer'))
+        if match_timm and with_bf16:
+            variants.append(Variant(f'{name} eager bf16', train_step(model, x, optimizer, torch.bfloat16), 'peer'))
     # name, autocast dtype, channels_last, compiled, with_cp
     ours_options = [('ours eager fp32', None, False, False, False),
                     ('ours eager fp32 with_cp', None, False, False, True),
                     ('ours channels_last fp32', None, True, False, False)]
-    with_bf16 = bf16_available(device) or force_bf16
     if with_bf16:
         ours_options.append(('ours channels_last bf16', torch.bfloat16, True, False, False))
     if compile_train:
@@ -98,7 +111,7 @@ def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: to
             ours_options.append(('ours compiled channels_last bf16', torch.bfloat16, True, True, False))
     with_cp_check = {}
     for name, dtype, channels_last, compiled, with_cp in ours_options:
-        model = build_ours(target, state, with_cp=with_cp).to(device)
+        model = build_ours(target, state, with_cp=with_cp, **plain_outputs).to(device)
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         if compiled:
@@ -134,7 +147,8 @@ def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: to
     for s in skipped:
         log(f"{s['name']:<30} skipped: {s['reason']}")
     by_name = {r['name']: r for r in rows}
-    best_peer = min((r for r in rows if r['group'] == 'peer'), key=lambda r: r['median_ms'], default=None)
+    best_peer = min((r for r in rows if r['group'] == 'peer' and 'bf16' not in r['name']),
+                    key=lambda r: r['median_ms'], default=None)
     base_row = best_peer or by_name['ours eager fp32']
     base = base_row['median_ms']
     line = (f"summary: {'best peer' if best_peer else 'ours eager'} fp32 {base:.1f} ms "
@@ -153,6 +167,7 @@ def benchmark_train_step(arch: str, shape: Sequence[int], batch: int, device: to
     log(cp_line)
     return dict(mode='train', arch=target.name, family=target.family, depths=target.arch['depths'],
                 shape=list(shape), batch=batch, device=str(device), threads=torch.get_num_threads(),
-                torch=torch.__version__, norm_outputs=not target.baseline, rows=rows, skipped=skipped, summary=line,
+                torch=torch.__version__, norm_outputs=not (target.baseline or match_timm), rows=rows, skipped=skipped,
+                summary=line,
                 with_cp=dict(with_cp_check, peak_mb=cp['peak_mb'], peak_mb_without=plain['peak_mb'],
                              median_ms=cp['median_ms'], median_ms_without=plain['median_ms'], line=cp_line))

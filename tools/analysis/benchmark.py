@@ -86,6 +86,9 @@ def parse_args(argv=None):
     parser.add_argument('--compile-train', action='store_true',
                         help='train mode: also time the channels_last variants passed through torch.compile '
                              '(forward and backward; compiling takes minutes on a CPU)')
+    parser.add_argument('--match-timm', action='store_true',
+                        help='train mode: ours without output norms, so that timm\'s features_only model is the peer '
+                             '(also under bf16 autocast)')
     parser.add_argument('--floor', action='store_true',
                         help='backbone mode: also measure the compute floor (the matrix products, convolutions and '
                              'attention of one call, each replayed alone) and the largest speedup it leaves')
@@ -116,7 +119,8 @@ def run(args) -> dict:
     if args.mode == 'train':
         return benchmark_train_step(args.arch, args.shape, args.batch, device, args.depths, **timing,
                                     bf16_tolerance=args.bf16_tolerance, force_bf16=args.force_bf16,
-                                    compile_train=args.compile_train, official_src=args.official_src)
+                                    compile_train=args.compile_train, official_src=args.official_src,
+                                    match_timm=args.match_timm)
     if not args.config:
         raise ConfigError(f'{args.mode} mode needs a config: benchmark.py {args.mode} CONFIG ...')
     if args.mode == 'model':

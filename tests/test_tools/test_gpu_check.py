@@ -1,0 +1,94 @@
+"""tools/gpu_check.sh --smoke on the CPU: the check's own machinery (every step, the report's every section, the
+synthetic COCO-sized data, a failing run reported as failed); the measurements themselves need a GPU."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+
+from mmpoolformer.gpu_check.report import markdown_report
+from mmpoolformer.gpu_check.synthetic_coco import COCO_IDS, coco_class_names, write_coco_sized
+from mmpoolformer.gpu_check.training_loop import timed_run
+from tests.helpers import ROOT, error_line, run_tool_here
+
+SECTIONS = ['## Environment', '## Quickstart (RetinaNet, tools/dist_train.sh)',
+            "## Training loop on synthetic COCO-sized data (the configs' own loop, fp32 and AMP)",
+            '## Backbone training step against timm', '## CUDA paths', '## Goals']
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp('gpu_check')
+    proc = run_tool_here('tools/gpu_check.py', '--gpus', '1', '--smoke', '--out', out, check=False)
+    return out, proc, json.loads((out / 'gpu_check.json').read_text())
+
+
+def test_smoke_report_has_every_section_and_every_row_its_numbers(smoke):
+    out, proc, report = smoke
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    markdown = (out / 'gpu_check.md').read_text()
+    positions = [markdown.index(section) for section in SECTIONS]
+    assert positions == sorted(positions)
+    assert report['smoke'] and report['ok'] and report['environment']['mmcv compiled ops'] == 'load'
+    quickstart = report['quickstart']
+    assert quickstart['ok'] and quickstart['gpus'] == 1 and 'coco/bbox_mAP' in quickstart['metrics']
+    loops = {(r['config'], r['precision']): r for r in report['loops']}
+    assert {config for config, _ in loops} == {'RetinaNet PoolFormer-S12', 'RetinaNet R50 (MMDetection)',
+                                               'Mask R-CNN PoolFormer-S12', 'Mask R-CNN R50 (MMDetection)'}
+    assert {precision for _, precision in loops} == {'fp32', 'AMP fp16', 'AMP bf16'}
+    for (config, precision), run in loops.items():
+        if precision == 'AMP fp16' or (precision == 'AMP bf16' and run['ok'] is None):
+            assert run['ok'] is None and run['error'] in ('fp16 autocast needs CUDA', 'this device has no bf16')
+            assert f"| {config} | {precision} | 2 | not run: {run['error']} |" in markdown
+            continue
+        assert run['ok'] and run['iterations'] == 2 and run['loss_finite'] and run['batch'] == 2
+        assert run['s_per_iter'] > 0 and run['images_per_s'] == pytest.approx(2 / run['s_per_iter'])
+        assert run['schedule_hours']['8'] == pytest.approx(run['schedule_hours']['1'] / 8, rel=0.01)
+    backbone = {row['name'] for row in report['backbone']['rows']}
+    assert {'timm eager fp32', 'ours eager fp32', 'ours channels_last fp32'} <= backbone
+    assert [line['name'] for line in report['cuda_paths']] == [
+        'fp16 AMP with dynamic loss scaling (no overflow in the MLN GroupNorm)', 'bf16 AMP', '--compile training',
+        'CUDA NMS and RoIAlign (Mask R-CNN)', 'SyncBN under dist_train.sh']
+    assert all(line['status'] in ('passed', 'not run') for line in report['cuda_paths'])
+    assert len(report['goals']) == 3
+
+
+def test_synthetic_data_is_valid_coco(smoke):
+    out, _, _ = smoke
+    coco = COCO(str(out / 'synthetic_coco' / 'annotations' / 'instances_train2017.json'))
+    assert [coco.cats[i]['name'] for i in COCO_IDS] == list(coco_class_names())
+    assert len(coco.imgs) == 32 and coco.anns  # two iterations of the largest batch (16)
+    for ann in coco.anns.values():  # the polygon (through pixel centres) drawn again covers the box, to 2 px
+        mask = coco.annToMask(ann)
+        x, y, w, h = ann['bbox']
+        ys, xs = np.nonzero(mask)
+        assert max(abs(xs.min() - x), abs(ys.min() - y), abs(xs.max() + 1 - (x + w)), abs(ys.max() + 1 - (y + h))) <= 2
+        assert 0.6 * ann['area'] <= mask.sum() <= ann['area']
+
+
+def test_full_size_images_are_coco_sized(tmp_path):
+    root = write_coco_sized(str(tmp_path), num_train=2, num_val=1)
+    coco = COCO(f'{root}/annotations/instances_val2017.json')
+    import cv2
+    image = cv2.imread(f'{root}/val2017/{coco.imgs[1]["file_name"]}')
+    assert image.shape == (480, 640, 3) and (coco.imgs[1]['height'], coco.imgs[1]['width']) == (480, 640)
+
+
+def test_a_failing_run_is_reported_as_failed(smoke, tmp_path):
+    """fp16 autocast on a CPU: tools/train.py refuses it; the run is a failed row with that line, not a gap."""
+    out, _, report = smoke
+    run = timed_run('RetinaNet PoolFormer-S12', f'{ROOT}/configs/retinanet_poolformer_s12_fpn_coco.py', 'AMP fp16',
+                    str(tmp_path / 'fp16'), str(out / 'synthetic_coco'), iters=2, warmup=1, batch=2, scale=(128, 96))
+    assert run['ok'] is False and run['error'].startswith('error: fp16 autocast is for CUDA GPUs; on CPU use bf16')
+    report = dict(report, loops=[run], ok=False)
+    markdown = markdown_report(report)
+    assert f"| RetinaNet PoolFormer-S12 | AMP fp16 | 2 | **failed**: {run['error']} |" in markdown
+    assert '**a step failed**' in markdown
+
+
+def test_without_cuda_only_the_smoke_runs(tmp_path):
+    proc = subprocess.run(['bash', 'tools/gpu_check.sh', '1', '--out', str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert error_line(proc) == ('error: no CUDA device here: the GPU check measures a GPU; on a CPU run it with '
+                                '--smoke (it then checks the check and measures nothing)')
