@@ -145,3 +145,27 @@ def test_tools_import_the_package_only_and_stay_short():
         assert not [m for m in imported if m.split('.')[0] == 'tools'], path
         assert 'sys.path' not in open(path).read(), path
         assert len(open(path).read().splitlines()) <= 200, path
+
+
+def test_no_scope_is_compared_outside_the_task_table():
+    """What differs between detection, segmentation and classification lives in mmpoolformer/tasks.py: no other
+    module or tool compares a value with a scope name ('mmdet', 'mmseg', 'mmpretrain')."""
+    scopes = {'mmdet', 'mmseg', 'mmpretrain'}
+
+    def constants(node):
+        if isinstance(node, ast.Constant):
+            return {node.value}
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return {e.value for e in node.elts if isinstance(e, ast.Constant)}
+        return set()
+
+    files = package_files() + glob.glob(os.path.join(ROOT, 'tools', '**', '*.py'), recursive=True)
+    compared = []
+    for path in files:
+        if path == os.path.join(PACKAGE, 'tasks.py'):
+            continue
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, ast.Compare) and any(constants(side) & scopes
+                                                     for side in [node.left, *node.comparators]):
+                compared.append(f'{os.path.relpath(path, ROOT)}:{node.lineno}')
+    assert compared == []

@@ -13,7 +13,9 @@ Steps, each recorded whatever its outcome (a failed step is reported with its la
 5. the CUDA paths CPU tests cannot reach, each a line that passed, failed or was not run: fp16 AMP with dynamic loss
    scaling, bf16 AMP, ``--compile`` training, CUDA NMS and RoIAlign, SyncBN under ``dist_train.sh``;
 6. the goals: RetinaNet-S12 at least as many images/s as R50 RetinaNet under AMP with no more memory, and the
-   backbone's fast path at least 2x timm eager bf16.
+   backbone's fast path at least 2x timm eager bf16;
+7. where the time goes: the profiler's kernel tables of both RetinaNets' loss step under AMP and of the backbone's
+   fast path against timm eager (:mod:`.kernel_profile`).
 
 ``smoke`` runs every step at a size a CPU does in a few minutes (tiny images, a few iterations, no compilation), so
 the check itself is tested in CI.
@@ -37,6 +39,7 @@ from ..evaluation.printed_metrics import printed_metrics
 from ..fileio import write_text_atomically
 from ..training_log import training_records
 from .cuda_ops import cuda_ops_match_cpu
+from .kernel_profile import backbone_profiles, detector_profiles
 from .report import markdown_report
 from .synthetic_coco import write_coco_sized
 from .training_loop import PRECISIONS, last_line, schedule_hours, timed_run
@@ -63,6 +66,7 @@ class Sizes:
         self.scale = (128, 96) if smoke else None  # the configs' own resize (1333x800) at full size
         self.backbone = dict(shape=(64, 96), batch=2, depths=(1, 1, 1, 1), repeats=2, warmup=1) if smoke else \
             dict(shape=(800, 1216), batch=16, depths=None, repeats=10, warmup=3)
+        self.profile_shape = (96, 128) if smoke else (800, 1216)  # the detectors' padded input (H, W), batch 2
         # the quickstart: shortened in the smoke run, as a user shortens it
         self.quickstart_options = ['+demo_data.num_train=16', '+demo_data.num_val=8', 'train_cfg.max_epochs=1',
                                    'train_cfg.val_begin=2', 'model.test_cfg.score_thr=0.0'] if smoke else []
@@ -258,6 +262,17 @@ def goals_step(loops: List[dict], backbone: dict) -> List[dict]:
     return goals
 
 
+def profiles_step(out: str, sizes: Sizes, device: torch.device, log: Callable[[str], None]) -> dict:
+    """The kernel tables behind the goals: both RetinaNets' loss step under AMP, the backbone's fast path and timm."""
+    retinanets = {label: loop_config(label, LOOP_CONFIGS[label], out)
+                  for label in ('RetinaNet PoolFormer-S12', 'RetinaNet R50 (MMDetection)')}
+    log('where the time goes: profiling the RetinaNets and the backbone')
+    options = sizes.backbone
+    return dict(detectors=detector_profiles(retinanets, device, 2, sizes.profile_shape),
+                backbone=backbone_profiles('s12', options['shape'], options['batch'], options['depths'], device,
+                                           compiled=device.type == 'cuda'))
+
+
 def run_gpu_check(out: str, gpus: int, smoke: bool = False, log: Callable[[str], None] = print) -> dict:
     """Run every step into the folder ``out``; write ``out/gpu_check.md`` and ``out/gpu_check.json``; returns the
     report (``ok``: no step failed)."""
@@ -284,10 +299,12 @@ def run_gpu_check(out: str, gpus: int, smoke: bool = False, log: Callable[[str],
     log('CUDA paths')
     report['cuda_paths'] = cuda_paths_step(out, report['loops'], gpus, coco, sizes, device, env, log)
     report['goals'] = goals_step(report['loops'], report['backbone'])
+    report['profiles'] = profiles_step(out, sizes, device, log)
     report['wall_s'] = time.time() - started
     report['ok'] = (report['quickstart']['ok'] and report['backbone']['ok']
                     and all(r['ok'] is not False for r in report['loops'])
-                    and all(line['status'] != 'failed' for line in report['cuda_paths']))
+                    and all(line['status'] != 'failed' for line in report['cuda_paths'])
+                    and all(t['ok'] for group in report['profiles'].values() for t in group.values()))
     write_text_atomically(osp.join(out, 'gpu_check.json'), json.dumps(report, indent=1, default=str),
                           what='GPU check results')
     write_text_atomically(osp.join(out, 'gpu_check.md'), markdown_report(report), what='GPU check report')

@@ -49,6 +49,22 @@ def _backbone(result: dict) -> List[str]:
     return lines + ['', result['summary']]
 
 
+def _kernel_tables(tables: dict, what: str) -> List[str]:
+    lines = []
+    for label, table in tables.items():
+        if not table['ok']:
+            lines += [f"**{label}: failed**: {table['error']}", '']
+            continue
+        unit = 'GPU kernels\' own time' if table['unit'] == 'device' else 'operators\' own CPU time'
+        lines += [f"**{label}**, {what} ({table.get('precision', '')}{', ' if table.get('precision') else ''}batch "
+                  f"{table['batch']}, {table['shape'][0]}x{table['shape'][1]}): {table['total_ms']:.1f} ms per step "
+                  f"of {unit}", '', '| kernel | ms per step | calls | share |', '| --- | --- | --- | --- |']
+        lines += [f"| `{r['name'][:90]}` | {r['ms']:.2f} | {r['calls']} | {100 * r['share']:.1f} % |"
+                  for r in table['rows']]
+        lines.append('')
+    return lines
+
+
 def markdown_report(report: dict) -> str:
     """The whole report as Markdown."""
     size = 'smoke size (tiny images, a few iterations: checks the check, measures nothing)' if report['smoke'] \
@@ -67,4 +83,7 @@ def markdown_report(report: dict) -> str:
     parts += ['', '## Goals', '']
     parts += [f"- {g['name']}: {'met' if g['met'] else 'not measured' if g['met'] is None else '**missed**'} "
               f"({g['detail']})" for g in report['goals']]
-    return '\n'.join(parts) + '\n'
+    parts += ['', '## Where the time goes (profiler kernel tables)', '']
+    parts += _kernel_tables(report['profiles']['detectors'], 'loss step under autocast on a random batch')
+    parts += _kernel_tables(report['profiles']['backbone'], 'training step')
+    return '\n'.join(parts).rstrip('\n') + '\n'

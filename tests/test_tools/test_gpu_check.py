@@ -5,8 +5,11 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 from pycocotools.coco import COCO
 
+from mmpoolformer.engine.acceleration import bf16_available
+from mmpoolformer.gpu_check.kernel_profile import detector_profiles, kernel_table
 from mmpoolformer.gpu_check.report import markdown_report
 from mmpoolformer.gpu_check.synthetic_coco import COCO_IDS, coco_class_names, write_coco_sized
 from mmpoolformer.gpu_check.training_loop import timed_run
@@ -14,7 +17,8 @@ from tests.helpers import ROOT, error_line, run_tool_here
 
 SECTIONS = ['## Environment', '## Quickstart (RetinaNet, tools/dist_train.sh)',
             "## Training loop on synthetic COCO-sized data (the configs' own loop, fp32 and AMP)",
-            '## Backbone training step against timm', '## CUDA paths', '## Goals']
+            '## Backbone training step against timm', '## CUDA paths', '## Goals',
+            '## Where the time goes (profiler kernel tables)']
 
 
 @pytest.fixture(scope='module')
@@ -52,6 +56,17 @@ def test_smoke_report_has_every_section_and_every_row_its_numbers(smoke):
         'CUDA NMS and RoIAlign (Mask R-CNN)', 'SyncBN under dist_train.sh']
     assert all(line['status'] in ('passed', 'not run') for line in report['cuda_paths'])
     assert len(report['goals']) == 3
+    detectors, backbone = report['profiles']['detectors'], report['profiles']['backbone']
+    assert set(detectors) == {'RetinaNet PoolFormer-S12', 'RetinaNet R50 (MMDetection)'}
+    precision = 'bf16' if bf16_available(torch.device('cpu')) else 'fp32'
+    assert set(backbone) == {f'ours channels_last {precision}', f'timm eager {precision}'}
+    for label, table in {**detectors, **backbone}.items():
+        assert table['ok'] and table['unit'] == 'cpu' and len(table['rows']) == 10, label
+        assert 0 < sum(r['ms'] for r in table['rows']) <= table['total_ms'] * 1.0001
+        assert f"**{label}**" in markdown and f"| `{table['rows'][0]['name']}` |" in markdown
+    # the backbones differ where the paper says: ResNet-50 is convolutions; PoolFormer adds pooling
+    assert 'aten::avg_pool2d' in {r['name'] for r in detectors['RetinaNet PoolFormer-S12']['rows']}
+    assert 'aten::avg_pool2d' not in {r['name'] for r in detectors['RetinaNet R50 (MMDetection)']['rows']}
 
 
 def test_synthetic_data_is_valid_coco(smoke):
@@ -85,6 +100,29 @@ def test_a_failing_run_is_reported_as_failed(smoke, tmp_path):
     markdown = markdown_report(report)
     assert f"| RetinaNet PoolFormer-S12 | AMP fp16 | 2 | **failed**: {run['error']} |" in markdown
     assert '**a step failed**' in markdown
+
+
+def test_kernel_table_names_what_a_step_spends_its_time_on():
+    a, b = torch.randn(384, 384), torch.randn(64)
+
+    def step():
+        for _ in range(3):
+            a @ a
+        b + 1
+    table = kernel_table(step, torch.device('cpu'), top=5, repeats=4)
+    top = table['rows'][0]
+    assert table['unit'] == 'cpu' and (top['name'], top['calls']) == ('aten::mm', 3)
+    assert top['share'] > 0.5 and top['ms'] <= table['total_ms']
+    assert ('aten::add', 1) in {(r['name'], r['calls']) for r in table['rows']}
+
+
+def test_a_failing_profile_is_reported_as_failed(smoke, tmp_path):
+    out, _, report = smoke
+    missing = str(tmp_path / 'no_such_config.py')
+    tables = detector_profiles({'missing': missing}, torch.device('cpu'), 2, (64, 64))
+    assert tables['missing']['ok'] is False and missing in tables['missing']['error']
+    profiles = dict(report['profiles'], detectors=tables)
+    assert f"**missing: failed**: {tables['missing']['error']}" in markdown_report(dict(report, profiles=profiles))
 
 
 def test_without_cuda_only_the_smoke_runs(tmp_path):
