@@ -124,6 +124,25 @@ def test_a_claim_made_on_another_machine_is_respected(data, tmp_path):
     assert sorted(os.listdir(work)) == [LOCK_NAME]
 
 
+def test_upstream_train_into_a_claimed_work_dir_is_refused(data, tmp_path):
+    """MMDetection's own tools/train.py on our config builds our runner, which claims the work dir: a work dir held by
+    a live run (this test's process) refuses it before anything is written."""
+    from mmpoolformer.engine.work_dir_claim import _process_start
+    work = tmp_path / 'work'
+    work.mkdir()
+    live = dict(pid=os.getpid(), host=socket.gethostname(), process_start=_process_start(os.getpid()),
+                started='2026-12-04 10:00:00', command='tools/train.py live.py')
+    (work / LOCK_NAME).write_text(json.dumps(live))
+    proc = run_tool(upstream_tool('mmdet', 'train'), write_config(tmp_path), '--work-dir', work, '--cfg-options',
+                    f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
+                    f'val_evaluator.ann_file={data}/annotations/instances_val2017.json', check=False)
+    assert proc.returncode != 0
+    assert (f'work dir {work} is in use by another run (pid {os.getpid()} on {socket.gethostname()}, started '
+            f'2026-12-04 10:00:00: tools/train.py live.py); pass another --work-dir, or wait for that run to '
+            f'end') in proc.stderr
+    assert sorted(os.listdir(work)) == [LOCK_NAME]
+
+
 @pytest.fixture(scope='module')
 def resumable(data, tmp_path_factory):
     """A work dir holding one epoch of the tiny RetinaNet (AdamW)."""
