@@ -1,5 +1,5 @@
 """Check a GPU install and measure what training costs on it:
-python tools/gpu_check.py [--gpus N] [--smoke] [--out DIR]   (or bash tools/gpu_check.sh [N] [--smoke])
+python tools/gpu_check.py [--gpus N] [--smoke] [--skip STEP ...] [--out DIR]   (or bash tools/gpu_check.sh [N] ...)
 
 Steps: the environment; the RetinaNet quickstart trained through tools/dist_train.sh on N GPUs and tested; the real
 training loop of PoolFormer-S12 and MMDetection's R50 RetinaNet and Mask R-CNN on synthetic COCO-sized data in fp32,
@@ -16,7 +16,7 @@ import torch
 
 from mmpoolformer.cli import run_cli
 from mmpoolformer.errors import ConfigError
-from mmpoolformer.gpu_check import run_gpu_check
+from mmpoolformer.gpu_check import STEPS, run_gpu_check
 
 
 def main(argv=None) -> None:
@@ -25,6 +25,8 @@ def main(argv=None) -> None:
     parser.add_argument('--gpus', type=int, default=max(1, torch.cuda.device_count()),
                         help='processes of the distributed steps (default: every GPU; 1 without CUDA)')
     parser.add_argument('--smoke', action='store_true', help='tiny sizes: checks the check on a CPU')
+    parser.add_argument('--skip', nargs='+', choices=STEPS, default=[], metavar='STEP',
+                        help=f'steps not to run (their rows say so), e.g. to fit a short GPU lease: {", ".join(STEPS)}')
     parser.add_argument('--out', default='work_dirs/gpu_check', help='folder of the report and the runs')
     args = parser.parse_args(argv)
     if args.gpus < 1:
@@ -32,7 +34,7 @@ def main(argv=None) -> None:
     if not torch.cuda.is_available() and not args.smoke:
         raise ConfigError('no CUDA device here: the GPU check measures a GPU; on a CPU run it with --smoke (it then '
                           'checks the check and measures nothing)')
-    report = run_gpu_check(args.out, args.gpus, args.smoke, log=lambda line: print(line, flush=True))
+    report = run_gpu_check(args.out, args.gpus, args.smoke, args.skip, log=lambda line: print(line, flush=True))
     if not report['ok']:
         sys.exit(1)
 

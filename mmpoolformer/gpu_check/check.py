@@ -18,7 +18,8 @@ Steps, each recorded whatever its outcome (a failed step is reported with its la
    fast path against timm eager (:mod:`.kernel_profile`).
 
 ``smoke`` runs every step at a size a CPU does in a few minutes (tiny images, a few iterations, no compilation), so
-the check itself is tested in CI.
+the check itself is tested in CI. Steps 2-5 and 7 can be skipped (:data:`STEPS`), e.g. to fit a short GPU lease; a
+skipped step's rows and lines say so.
 """
 import json
 import os
@@ -26,7 +27,7 @@ import os.path as osp
 import subprocess
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -54,6 +55,8 @@ LOOP_CONFIGS = {
     'Mask R-CNN PoolFormer-S12': 'configs/mask_rcnn_poolformer_s12_fpn_coco.py',
     'Mask R-CNN R50 (MMDetection)': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
 }
+# the steps that can be skipped, in the order they run
+STEPS = ('quickstart', 'loops', 'backbone', 'cuda_paths', 'profiles')
 
 
 class Sizes:
@@ -130,14 +133,18 @@ def loop_config(label: str, path: str, out: str) -> str:
     return wrapped
 
 
-def loops_step(out: str, data_root: str, sizes: Sizes, device: torch.device,
-               log: Callable[[str], None]) -> List[dict]:
-    """Every config of :data:`LOOP_CONFIGS` in every precision (fp16 only on CUDA, bf16 where the device has it)."""
+def loops_step(out: str, data_root: str, sizes: Sizes, device: torch.device, log: Callable[[str], None],
+               skipped: Optional[str] = None) -> List[dict]:
+    """Every config of :data:`LOOP_CONFIGS` in every precision (fp16 only on CUDA, bf16 where the device has it);
+    ``skipped``: why none runs (each is then a row that says so)."""
     records = []
     for label, path in LOOP_CONFIGS.items():
         config = loop_config(label, path, out)
         batch = Config.fromfile(config).train_dataloader.batch_size
         for precision in PRECISIONS:
+            if skipped:
+                records.append(dict(config=label, precision=precision, batch=batch, ok=None, error=skipped))
+                continue
             if precision == 'AMP fp16' and device.type != 'cuda':
                 records.append(dict(config=label, precision=precision, batch=batch, ok=None,
                                     error='fp16 autocast needs CUDA'))
@@ -171,8 +178,9 @@ def backbone_step(sizes: Sizes, device: torch.device, log: Callable[[str], None]
 
 
 def cuda_paths_step(out: str, loops: List[dict], gpus: int, data_root: str, sizes: Sizes, device: torch.device,
-                    env: dict, log: Callable[[str], None]) -> List[dict]:
-    """One line per CUDA path: passed, failed or not run (with why)."""
+                    env: dict, log: Callable[[str], None], skipped: Optional[str] = None) -> List[dict]:
+    """One line per CUDA path: passed, failed or not run (with why; ``skipped``: why the runs of their own are not
+    made; the AMP lines come from the training loops)."""
     lines = []
 
     def line(name: str, status: str, detail: str) -> None:
@@ -194,9 +202,9 @@ def cuda_paths_step(out: str, loops: List[dict], gpus: int, data_root: str, size
 
     from_loops('fp16 AMP with dynamic loss scaling (no overflow in the MLN GroupNorm)', 'AMP fp16')
     from_loops('bf16 AMP', 'AMP bf16')
-    if device.type != 'cuda':
+    if skipped or device.type != 'cuda':
         for name in ('--compile training', 'CUDA NMS and RoIAlign (Mask R-CNN)', 'SyncBN under dist_train.sh'):
-            line(name, 'not run', 'needs CUDA')
+            line(name, 'not run', skipped or 'needs CUDA')
         return lines
     compiled = timed_run('RetinaNet PoolFormer-S12', loop_config('RetinaNet PoolFormer-S12',
                                                                   LOOP_CONFIGS['RetinaNet PoolFormer-S12'], out),
@@ -273,15 +281,21 @@ def profiles_step(out: str, sizes: Sizes, device: torch.device, log: Callable[[s
                                            compiled=device.type == 'cuda'))
 
 
-def run_gpu_check(out: str, gpus: int, smoke: bool = False, log: Callable[[str], None] = print) -> dict:
-    """Run every step into the folder ``out``; write ``out/gpu_check.md`` and ``out/gpu_check.json``; returns the
-    report (``ok``: no step failed)."""
+def run_gpu_check(out: str, gpus: int, smoke: bool = False, skip: Sequence[str] = (),
+                  log: Callable[[str], None] = print) -> dict:
+    """Run every step but those in ``skip`` (names of :data:`STEPS`) into the folder ``out``; write
+    ``out/gpu_check.md`` and ``out/gpu_check.json``; returns the report (``ok``: no step failed)."""
+    unknown = sorted(set(skip) - set(STEPS))
+    if unknown:
+        raise ValueError(f'unknown steps {unknown}; the steps are {", ".join(STEPS)}')
     out = osp.abspath(out)
     os.makedirs(out, exist_ok=True)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     sizes = Sizes(smoke)
     env = dict(os.environ, PYTHONWARNINGS='ignore')
-    report = dict(date=time.strftime('%Y-%m-%d %H:%M'), smoke=smoke, gpus=gpus, device=str(device))
+    why = {step: f'skipped (--skip {step})' if step in skip else None for step in STEPS}
+    report = dict(date=time.strftime('%Y-%m-%d %H:%M'), smoke=smoke, gpus=gpus, device=str(device),
+                  skipped=[step for step in STEPS if step in skip])
     started = time.time()
     log('environment')
     report['environment'] = collect_env()
@@ -289,22 +303,32 @@ def run_gpu_check(out: str, gpus: int, smoke: bool = False, log: Callable[[str],
     num_train = sizes.loop_iters * 16  # enough for the largest batch
     writer = threading.Thread(target=write_coco_sized, args=(coco, num_train), daemon=True,
                               kwargs=dict(height=sizes.image_hw[0], width=sizes.image_hw[1]))
-    writer.start()  # written while the quickstart trains
-    log('quickstart')
-    report['quickstart'] = quickstart_step(out, gpus, sizes, env, log)
-    writer.join()
-    report['loops'] = loops_step(out, coco, sizes, device, log)
-    log('backbone training step against timm')
-    report['backbone'] = backbone_step(sizes, device, log)
+    if not (why['loops'] and why['cuda_paths']):
+        writer.start()  # written while the quickstart trains
+    if why['quickstart']:
+        report['quickstart'] = dict(config=QUICKSTART, gpus=gpus, ok=None, error=why['quickstart'])
+    else:
+        log('quickstart')
+        report['quickstart'] = quickstart_step(out, gpus, sizes, env, log)
+    if writer.is_alive():
+        writer.join()
+    report['loops'] = loops_step(out, coco, sizes, device, log, skipped=why['loops'])
+    if why['backbone']:
+        report['backbone'] = dict(ok=None, error=why['backbone'])
+    else:
+        log('backbone training step against timm')
+        report['backbone'] = backbone_step(sizes, device, log)
     log('CUDA paths')
-    report['cuda_paths'] = cuda_paths_step(out, report['loops'], gpus, coco, sizes, device, env, log)
+    report['cuda_paths'] = cuda_paths_step(out, report['loops'], gpus, coco, sizes, device, env, log,
+                                           skipped=why['cuda_paths'])
     report['goals'] = goals_step(report['loops'], report['backbone'])
-    report['profiles'] = profiles_step(out, sizes, device, log)
+    report['profiles'] = dict(detectors={}, backbone={}, skipped=why['profiles']) if why['profiles'] else \
+        profiles_step(out, sizes, device, log)
     report['wall_s'] = time.time() - started
-    report['ok'] = (report['quickstart']['ok'] and report['backbone']['ok']
+    report['ok'] = (report['quickstart']['ok'] is not False and report['backbone']['ok'] is not False
                     and all(r['ok'] is not False for r in report['loops'])
                     and all(line['status'] != 'failed' for line in report['cuda_paths'])
-                    and all(t['ok'] for group in report['profiles'].values() for t in group.values()))
+                    and all(t['ok'] for key in ('detectors', 'backbone') for t in report['profiles'][key].values()))
     write_text_atomically(osp.join(out, 'gpu_check.json'), json.dumps(report, indent=1, default=str),
                           what='GPU check results')
     write_text_atomically(osp.join(out, 'gpu_check.md'), markdown_report(report), what='GPU check report')

@@ -12,9 +12,14 @@ def _environment(env: dict) -> List[str]:
     return ['; '.join(f'{k}: {env[k]}' for k in keys if k in env)]
 
 
+def _not_ok(record: dict) -> List[str]:
+    """The line of a step that did not run (``ok`` None) or failed."""
+    return [f"not run: {record.get('error')}" if record['ok'] is None else f"**failed**: {record.get('error')}"]
+
+
 def _quickstart(record: dict) -> List[str]:
     if not record['ok']:
-        return [f"**failed**: {record.get('error')}"]
+        return _not_ok(record)
     metrics = ', '.join(f'{k} {v:.3f}' for k, v in record['metrics'].items() if k.startswith('coco/bbox_mAP'))
     return [f"`{record['config']}` trained through `tools/dist_train.sh` on {record['gpus']} process(es) in "
             f"{record['train_s']:.0f} s ({_number(record.get('s_per_iter'))} s/iter, median), tested through "
@@ -40,7 +45,7 @@ def _loops(records: List[dict]) -> List[str]:
 
 def _backbone(result: dict) -> List[str]:
     if not result['ok']:
-        return [f"**failed**: {result.get('error')}"]
+        return _not_ok(result)
     lines = [f"PoolFormer-S12 training step (forward, a loss over every level, backward, SGD step), batch "
              f"{result['batch']}, input {result['shape'][0]}x{result['shape'][1]}, outputs compared with timm's "
              f"first", '', '| variant | median ms | images/s | peak MiB |', '| --- | --- | --- | --- |']
@@ -71,7 +76,9 @@ def markdown_report(report: dict) -> str:
         else 'full size'
     parts = [f"# GPU check, {report['date']}", '',
              f"{report['device']}, {report['gpus']} process(es), {size}; {report['wall_s'] / 60:.1f} min in all; "
-             f"{'every step passed' if report['ok'] else '**a step failed**'}.", '', '## Environment', '',
+             f"{'no step failed' if report['ok'] else '**a step failed**'}"
+             f"{'; skipped: ' + ', '.join(report['skipped']) if report.get('skipped') else ''}.", '',
+             '## Environment', '',
              *_environment(report['environment']), '', '## Quickstart (RetinaNet, tools/dist_train.sh)', '',
              *_quickstart(report['quickstart']), '',
              '## Training loop on synthetic COCO-sized data (the configs\' own loop, fp32 and AMP)', '',
@@ -84,6 +91,8 @@ def markdown_report(report: dict) -> str:
     parts += [f"- {g['name']}: {'met' if g['met'] else 'not measured' if g['met'] is None else '**missed**'} "
               f"({g['detail']})" for g in report['goals']]
     parts += ['', '## Where the time goes (profiler kernel tables)', '']
+    if report['profiles'].get('skipped'):
+        parts.append(f"not run: {report['profiles']['skipped']}")
     parts += _kernel_tables(report['profiles']['detectors'], 'loss step under autocast on a random batch')
     parts += _kernel_tables(report['profiles']['backbone'], 'training step')
     return '\n'.join(parts).rstrip('\n') + '\n'

@@ -125,6 +125,27 @@ def test_a_failing_profile_is_reported_as_failed(smoke, tmp_path):
     assert f"**missing: failed**: {tables['missing']['error']}" in markdown_report(dict(report, profiles=profiles))
 
 
+def test_skipped_steps_are_rows_that_say_so(tmp_path):
+    """--skip leaves steps out (to fit a short GPU lease); the report still has every section, each saying so."""
+    steps = ['quickstart', 'loops', 'backbone', 'cuda_paths', 'profiles']
+    proc = run_tool_here('tools/gpu_check.py', '--smoke', '--skip', *steps, '--out', tmp_path)
+    assert proc.returncode == 0
+    report = json.loads((tmp_path / 'gpu_check.json').read_text())
+    markdown = (tmp_path / 'gpu_check.md').read_text()
+    assert report['ok'] and report['skipped'] == steps and '; skipped: quickstart, loops, backbone, cuda_paths, ' \
+                                                            'profiles.' in markdown
+    assert [markdown.index(section) for section in SECTIONS] == sorted(markdown.index(s) for s in SECTIONS)
+    assert len(report['loops']) == 12 and {r['error'] for r in report['loops']} == {'skipped (--skip loops)'}
+    assert '| Mask R-CNN R50 (MMDetection) | AMP bf16 | 2 | not run: skipped (--skip loops) |' in markdown
+    for step in ('quickstart', 'backbone', 'profiles'):
+        assert f'not run: skipped (--skip {step})' in markdown, step
+    assert [(line['status'], line['detail']) for line in report['cuda_paths'][2:]] == [
+        ('not run', 'skipped (--skip cuda_paths)')] * 3
+    assert not (tmp_path / 'synthetic_coco').exists()
+    proc = run_tool_here('tools/gpu_check.py', '--smoke', '--skip', 'warmup', '--out', tmp_path, check=False)
+    assert proc.returncode == 2 and "argument --skip: invalid choice: 'warmup'" in proc.stderr
+
+
 def test_without_cuda_only_the_smoke_runs(tmp_path):
     proc = subprocess.run(['bash', 'tools/gpu_check.sh', '1', '--out', str(tmp_path)], cwd=ROOT, capture_output=True,
                           text=True)
