@@ -19,6 +19,19 @@ from mmpoolformer.demo_data import make_demo_data  # noqa: E402
 from tests.reference_weights import mmpretrain_reference, official_imagenet_state, timm_state  # noqa: E402
 
 
+@pytest.fixture(scope='module', autouse=True)
+def module_folders_removed(request, tmp_path_factory):
+    """Removes the folders a test module's fixtures made under the base temporary folder once the module is done,
+    if none of its tests failed: pytest removes a passed test's ``tmp_path`` (``tmp_path_retention_policy``), but
+    module fixtures (trained detectors, demo sets) would stay to the end of the run and fill a small CI disk."""
+    base = tmp_path_factory.getbasetemp()
+    before, failed_before = set(os.listdir(base)), request.session.testsfailed
+    yield
+    if request.session.testsfailed == failed_before:
+        for name in set(os.listdir(base)) - before:
+            shutil.rmtree(base / name, ignore_errors=True)
+
+
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
     """A tiny demo COCO set (4 + 4 images of 96 px) for runs of the command-line tools."""
