@@ -366,3 +366,30 @@ def top1_of_dump(results: list) -> float:
     ground-truth label dumped with it."""
     right = [int(r['pred_label'][0]) == int(r['gt_label'][0]) for r in results]
     return 100 * sum(right) / len(right)
+
+
+# tests/signal_hooks.py in a config of write_config (keyword arguments), and the PYTHONPATH its runs need
+SIGNAL_HOOK = dict(imports="custom_imports = dict(imports=['mmpoolformer', 'tests.signal_hooks'])",
+                   extra="custom_hooks = [dict(type='mmpoolformer.NonFiniteLossHook'), "
+                         "dict(type='mmpoolformer.RandomStateHook'), dict(type='mmpoolformer.FastInferenceHook'), "
+                         "dict(type='SignalAt')]")
+SIGNAL_HOOK_PATH = ROOT
+
+
+def checkpoints_in(work) -> list:
+    """The checkpoint files of a work dir, sorted by name."""
+    return sorted(p.name for p in work.glob('*.pth'))
+
+
+def trained_iterations(log: str) -> list:
+    """The (epoch, batch) of every training iteration a log shows (MMEngine's ``Epoch(train) [E][B/N]`` lines,
+    logged every iteration)."""
+    import re
+    return [(int(e), int(b)) for e, b in re.findall(r'Epoch\(train\) +\[(\d+)\]\[ *(\d+)/\d+\]', log)]
+
+
+def same_weights(a, b) -> bool:
+    """Whether two checkpoint files hold bit-identical model weights."""
+    first = torch.load(a, map_location='cpu', weights_only=True)['state_dict']
+    second = torch.load(b, map_location='cpu', weights_only=True)['state_dict']
+    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)

@@ -4,9 +4,11 @@ The file, ``WORK_DIR/.mmpoolformer.lock``, holds the claiming process's pid, hos
 created atomically (``O_CREAT | O_EXCL``), so of two runs started into one work dir at once exactly one gets it; the
 other ends in one line naming the run that holds it. The claim is released when the run's ``train()`` / ``val()`` /
 ``test()`` ends, however it ends, and at interpreter exit. A claim whose process no longer exists (killed, or a
-machine that rebooted) is taken over with a one-line note; one made on another host cannot be checked and is
-respected (the message says which file to delete if that run is over). The process holding a claim may claim again
-(train, then test, in one process).
+machine that rebooted) is taken over with a one-line note; so is one made by an earlier run of the same Slurm job
+(``SLURM_JOB_ID``, with a smaller ``SLURM_RESTART_COUNT``: a requeued job runs again, maybe on another node, only
+after Slurm has ended every process of its earlier run). Any other claim made on another host cannot be checked
+and is respected (the message says which file to delete if that run is over). The process holding a claim may claim
+again (train, then test, in one process).
 """
 import atexit
 import json
@@ -63,7 +65,8 @@ class WorkDirClaim:
 
     def _mine(self) -> dict:
         return dict(pid=os.getpid(), host=socket.gethostname(), process_start=_process_start(os.getpid()),
-                    started=time.strftime('%Y-%m-%d %H:%M:%S'), command=' '.join(sys.argv))
+                    started=time.strftime('%Y-%m-%d %H:%M:%S'), command=' '.join(sys.argv),
+                    slurm_job=os.environ.get('SLURM_JOB_ID'), slurm_run=int(os.environ.get('SLURM_RESTART_COUNT', 0)))
 
     def _read(self) -> Optional[dict]:
         """The claim in the lock file; None if it has just gone; ``{}`` if it cannot be read as a claim."""
@@ -98,11 +101,14 @@ class WorkDirClaim:
                 if owner == {} and time.time() - osp.getmtime(self.path) < 5:  # being written right now
                     time.sleep(0.2)
                     continue
-                if owner and owner.get('host') != socket.gethostname():
+                earlier_run_of_this_job = bool(owner) and owner.get('slurm_job') not in (None, '') and \
+                    owner.get('slurm_job') == os.environ.get('SLURM_JOB_ID') and \
+                    int(owner.get('slurm_run', 0)) < int(os.environ.get('SLURM_RESTART_COUNT', 0))
+                if owner and owner.get('host') != socket.gethostname() and not earlier_run_of_this_job:
                     raise ConfigError(f'work dir {self.work_dir} is claimed by a run on another machine '
                                       f'({_describe(owner)}); pass another --work-dir, or wait for that run to end '
                                       f'(if it has ended, delete {self.path})')
-                if owner and _alive(owner):
+                if owner and not earlier_run_of_this_job and _alive(owner):
                     raise ConfigError(f'work dir {self.work_dir} is in use by another run ({_describe(owner)}); '
                                       f'pass another --work-dir, or wait for that run to end')
                 self._take_over(owner)

@@ -14,7 +14,16 @@ import time
 import pytest
 import torch
 
-from tests.helpers import ROOT, error_line, printed_metrics, run_tool, run_tool_here, tiny_config, write_config
+from tests.helpers import (
+    ROOT,
+    error_line,
+    printed_metrics,
+    run_tool,
+    run_tool_here,
+    tiny_config,
+    trained_iterations,
+    write_config,
+)
 
 
 def free_port():
@@ -188,12 +197,13 @@ def test_empty_image_in_training_saves_the_state_then_resume_finishes(broken_dat
                    f'annotation file, then run the same command with --resume to continue; {SKIP_HINT}')
     assert checkpoints(work) == ['iter_1.pth']
     meta = torch.load(work / 'iter_1.pth', weights_only=True)['meta']
-    assert (meta['epoch'], meta['iter']) == (0, 1)
+    assert (meta['epoch'], meta['iter'], meta['batch_in_epoch']) == (0, 1, 1)
     image.write_bytes(original)
     out = run_tool_here(*train, '--resume')
     assert 'resumed epoch: 0, iter: 1' in out.stdout + out.stderr
+    assert trained_iterations(out.stdout + out.stderr) == [(1, 2)]  # the epoch goes on after its trained batch
     meta = torch.load(work / 'epoch_1.pth', weights_only=True)['meta']
-    assert (meta['epoch'], meta['iter']) == (1, 3)  # the interrupted epoch is run again from its first batch
+    assert (meta['epoch'], meta['iter']) == (1, 2)
 
 
 def test_skip_unreadable_images_trains_through_and_counts_them(broken_data, tmp_path):
