@@ -4,7 +4,9 @@
 # - the rendezvous port (PORT, default 29500) must be free on the master node: another run may hold it;
 # - N must not exceed this machine's GPUs (nvidia-smi, limited by CUDA_VISIBLE_DEVICES) where it has any; without
 #   CUDA the processes train on CPU with the gloo backend.
-# Each refusal is one line and exit code 2.
+# Each refusal is one line and exit code 2. torchrun runs through mmpoolformer.cli.torchrun: a rank that dies ends the
+# run in one line (which rank, how, the last checkpoint, the command that resumes), and a stop signal in the workers'
+# own line. MMPF_LAUNCH_COMMAND (set by dist_train.sh / dist_test.sh) is the command that line repeats.
 set -euo pipefail
 TOOL=$1
 NPROCS=$2
@@ -33,5 +35,14 @@ if command -v nvidia-smi >/dev/null 2>&1; then
     exit 2
   fi
 fi
-exec "$PY" -m torch.distributed.run --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --master_addr="$ADDR" \
+# the command a stopped or failed run's last line repeats: dist_train.sh CONFIG N ... / dist_test.sh CONFIG CKPT N ...
+KEEP=$([ "$NAME" = train ] && echo 1 || echo 2)
+SETTINGS=""
+for VAR in PORT MASTER_ADDR NNODES NODE_RANK; do
+  if [ -n "${!VAR:-}" ]; then SETTINGS+="$VAR=$(printf '%q' "${!VAR}") "; fi
+done
+SCRIPTS=$([ "$PWD" = "$ROOT" ] && echo tools || printf %q "$ROOT/tools")
+MMPF_LAUNCH_COMMAND="${SETTINGS}bash $SCRIPTS/dist_$NAME.sh$(printf ' %q' "${@:1:KEEP}" "$NPROCS" "${@:KEEP+1}")"
+export MMPF_LAUNCH_COMMAND
+exec "$PY" -m mmpoolformer.cli.torchrun --nnodes="${NNODES:-1}" --node_rank="${NODE_RANK:-0}" --master_addr="$ADDR" \
   --master_port="$PORT" --nproc_per_node="$NPROCS" "$ROOT/tools/$TOOL" "$@" --launcher pytorch

@@ -3,12 +3,15 @@ how an error ends a tool.
 
 A :class:`~mmpoolformer.errors.UserError` (a bad config value, file or flag) ends a tool with one line on stderr,
 ``error: MESSAGE (MMPF_DEBUG=1 shows the traceback)``, and exit code 2; any other exception is a bug and keeps its
-traceback. ``MMPF_DEBUG=1`` shows the traceback of user errors too.
+traceback. ``MMPF_DEBUG=1`` shows the traceback of user errors too. A stop signal (SIGTERM, Ctrl-C, SIGUSR1) ends a
+tool with one line saying where it stopped, what was saved and how to resume, and exit code 128 + the signal's
+number (:mod:`mmpoolformer.engine.stop_signals`).
 """
 import argparse
 import os
 import os.path as osp
 import re
+import signal
 import sys
 from typing import Optional
 
@@ -16,9 +19,11 @@ import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
 from ..engine.dataset_checks import check_batch_sizes
+from ..engine.stop_signals import StopRequested, exit_code
 from ..errors import ConfigError, FastInferenceError, UserError
 from .config import merge_cli_options, set_data_root, syntax_error_in
 from .launch import prepare_launcher
+from .run_status import record, reporting
 
 DEBUG_HINT = ' (MMPF_DEBUG=1 shows the traceback)'
 
@@ -80,6 +85,7 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir)
     cfg.trust_checkpoint = args.trust_checkpoint
+    record(work_dir=osp.abspath(cfg.work_dir), tool=osp.splitext(osp.basename(sys.argv[0]))[0])
     prepare_launcher(cfg, args.launcher)
     return cfg
 
@@ -135,14 +141,55 @@ def image_model_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def lost_peer(exc: BaseException) -> bool:
+    """Whether ``exc`` is a distributed run's communication failing because another of its processes ended (gloo:
+    the connection to it reset or closed; NCCL: the communicator aborted)."""
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return False
+    if isinstance(exc, getattr(dist, 'DistError', ())):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        ('gloo' in text and ('Connection reset by peer' in text or 'Connection closed by peer' in text))
+        or 'NCCL communicator was aborted' in text)
+
+
+def exception_line(exc: BaseException) -> str:
+    """``Type: first line of the message``."""
+    lines = str(exc).strip().splitlines()
+    return f'{type(exc).__name__}: {lines[0].strip()}' if lines else type(exc).__name__
+
+
 def run_cli(main) -> None:
     """Run a tool's ``main``: a :class:`~mmpoolformer.errors.UserError` ends in one line on stderr and exit code 2
-    instead of a traceback (``MMPF_DEBUG=1`` shows the traceback); other exceptions propagate."""
+    instead of a traceback (``MMPF_DEBUG=1`` shows the traceback); a stop signal ends in its one line (where it
+    stopped, what was saved, how to resume) and exit code 128 + its number, after every rank has finished saving; in
+    a distributed run, losing another process ends in one line and exit code 1; other exceptions propagate. Under a
+    launcher that collects :mod:`.run_status` reports, the ranks report these lines instead of printing them, and the
+    launcher prints one."""
+    def end(how: str, line: str, code: int, barrier: bool = False) -> None:
+        record(ended=how, line=line)
+        if line and not reporting():
+            print(line, file=sys.stderr)
+        if barrier:  # (after the line: srun may end a job step's other processes once one has left)
+            close_process_group()
+        sys.exit(code)
+
     try:
         main()
         close_process_group()
+        record(ended='done')
     except UserError as exc:
         if os.environ.get('MMPF_DEBUG'):
+            record(ended='error', line=f'error: {explain(exc)}')
             raise
-        print(f'error: {explain(exc)}{DEBUG_HINT}', file=sys.stderr)
-        sys.exit(2)
+        end('error', f'error: {explain(exc)}{DEBUG_HINT}', 2)
+    except StopRequested as stop:  # every rank has saved what it saves before any of them ends (the barrier)
+        end('stopped', stop.message, stop.exit_code, barrier=not stop.forced)
+    except KeyboardInterrupt:  # Ctrl-C outside a run (reading the config, building the model)
+        end('stopped', 'stopped by Ctrl-C (SIGINT); nothing was running that could be saved', exit_code(signal.SIGINT))
+    except Exception as exc:
+        if not lost_peer(exc):
+            record(ended='exception', line=exception_line(exc))
+            raise
+        end('peer_lost', f'rank {dist.get_rank()}: another process of this run ended ({exception_line(exc)})', 1)

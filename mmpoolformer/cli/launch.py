@@ -7,14 +7,15 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..engine.device_checks import check_local_gpu
-from ..errors import ConfigError
 
 
 def _slurm_to_env() -> None:
-    """Fill torch's env:// variables from SLURM's when launched by srun."""
+    """Fill torch's env:// variables from Slurm's when launched by srun (MMEngine's own Slurm set-up reads them too).
+    The rendezvous port is the job's own, 20000 + job id mod 20000, unless ``MASTER_PORT`` is set: two jobs on one
+    node (or a job requeued there) do not meet on a fixed port."""
     node_list = os.environ['SLURM_NODELIST']
     os.environ.setdefault('MASTER_ADDR', os.popen(f'scontrol show hostname {node_list} | head -n1').read().strip())
-    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ.setdefault('MASTER_PORT', str(20000 + int(os.environ.get('SLURM_JOB_ID', 9500)) % 20000))
     os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
     os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
     os.environ.setdefault('LOCAL_RANK', os.environ['SLURM_LOCALID'])
@@ -23,14 +24,12 @@ def _slurm_to_env() -> None:
 def prepare_launcher(cfg: Config, launcher: str) -> None:
     """Set ``cfg.launcher``; without CUDA, start a gloo process group and a CPU-friendly DDP wrapper."""
     cfg.launcher = launcher
+    if launcher == 'slurm':
+        _slurm_to_env()
     if launcher != 'none' and torch.cuda.is_available():
         check_local_gpu(int(os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', 0))))
     if launcher == 'none' or torch.cuda.is_available():
         return
-    if launcher == 'slurm':
-        _slurm_to_env()
-    elif launcher != 'pytorch':
-        raise ConfigError(f'--launcher {launcher} is not supported without CUDA; use pytorch (torchrun) or slurm')
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
