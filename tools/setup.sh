@@ -5,8 +5,9 @@
 #
 # Installs torch/torchvision, compiles mmcv 2.1.0 with ops from its PyPI source archive (CUDA ops too when a CUDA
 # toolchain and a GPU are present), then mmengine/mmdet/mmsegmentation/mmpretrain, Gradio (web demo) and mmpoolformer
-# in editable mode, and, when run as root on Debian/Ubuntu, the system Chromium the browser test drives (skipped with
-# a note otherwise, or when chromium is already installed).
+# in editable mode, and, when run as root on Debian/Ubuntu, the system packages the tests drive: Chromium for the
+# browser test, Slurm (slurm-wlm) and munge for the cluster tests (skipped with a note otherwise, or when they are
+# installed already).
 # The compiled mmcv wheel is cached under $MMPF_CACHE (default ~/.cache/mmpoolformer) in a folder keyed by the
 # python, torch (with its local build tag, e.g. +cu130) and mmcv versions and the ops flavour, so a wheel is never
 # handed to another torch. Environment knobs:
@@ -115,13 +116,21 @@ install_self() {
   "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 }
 
-browser_ok() {  # the browser test's Chromium and its driver are on PATH
-  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+# the Debian packages the tests drive, each with a program that shows it is installed
+SYSTEM_PACKAGES=(chromium:chromium chromium-driver:chromedriver slurm-wlm:slurmctld slurm-wlm:slurmd slurm-wlm:srun
+                 munge:munged)
+
+missing_system_packages() {  # prints the packages whose program is not there
+  local entry
+  for entry in "${SYSTEM_PACKAGES[@]}"; do
+    command -v "${entry#*:}" >/dev/null 2>&1 || [ -x "/usr/sbin/${entry#*:}" ] || echo "${entry%%:*}"
+  done | sort -u
 }
 
-install_browser() {
+install_system_packages() {
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  # shellcheck disable=SC2046
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(missing_system_packages)
 }
 
 verify() {
@@ -138,13 +147,14 @@ else
 fi
 step openmmlab install_stack
 step mmpoolformer install_self
-if browser_ok; then
-  echo "[setup] browser        ... ok (chromium already installed)"
+MISSING="$(missing_system_packages | tr '\n' ' ' | sed 's/ *$//')"
+if [ -z "$MISSING" ]; then
+  echo "[setup] system         ... ok (chromium, slurm-wlm and munge already installed)"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  step browser install_browser
+  step system install_system_packages
 else
-  echo "[setup] browser        ... skipped: not root or no apt-get; the browser test needs Chromium" \
-       "(sudo apt-get install chromium chromium-driver)"
+  echo "[setup] system         ... skipped: not root or no apt-get; the browser and Slurm tests need" \
+       "$MISSING (sudo apt-get install $MISSING)"
 fi
 step verify verify
 echo "[setup] done in $(( $(date +%s) - START )) s; environment: $VENV"

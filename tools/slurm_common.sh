@@ -1,0 +1,66 @@
+# Shared by the Slurm scripts (sourced): the resources a job asks for, and the command its last line repeats.
+#   GPUS           processes in all (default 8)        GPUS_PER_NODE  processes per node (default 8)
+#   CPUS_PER_TASK  CPU cores per process (default 5)   SRUN_ARGS / SBATCH_ARGS  more options for srun / sbatch
+# GPUs are asked for (--gres=gpu:N) only where the partition has them (sinfo's GRES column); on a partition without
+# GPUs the processes run on CPU with gloo, CPUS_PER_TASK threads each, and the scripts say so in one line.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$ROOT/.venv/bin/python"
+[ -x "$PY" ] || PY=python
+
+# slurm_resources PARTITION: fills RESOURCES with the options for srun / sbatch
+slurm_resources() {
+  local partition=$1 gres
+  GPUS=${GPUS:-8}
+  GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+  CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+  local per_node=$(( GPUS < GPUS_PER_NODE ? GPUS : GPUS_PER_NODE ))
+  RESOURCES=(--ntasks="$GPUS" --ntasks-per-node="$per_node" --cpus-per-task="$CPUS_PER_TASK")
+  gres="$(sinfo -h -p "$partition" -o %G 2>/dev/null | sort -u | tr '\n' ' ' | sed 's/ *$//')"
+  if [[ "$gres" == *gpu* ]]; then
+    RESOURCES+=(--gres=gpu:"$per_node")
+  elif [ -n "$gres" ]; then  # (an unknown partition gives nothing: srun / sbatch then say so themselves)
+    echo "partition $partition has no GPUs (sinfo GRES: $gres): its $GPUS processes ($per_node per node) run on CPU" \
+         "with gloo, $CPUS_PER_TASK core(s) each" >&2
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$CPUS_PER_TASK}
+  fi
+}
+
+# launch_command SCRIPT ARGS...: MMPF_LAUNCH_COMMAND, the command (with the resource variables that were set) that a
+# stopped run's last line gives for going on
+launch_command() {
+  local script=$1 settings="" var
+  shift
+  for var in GPUS GPUS_PER_NODE CPUS_PER_TASK SRUN_ARGS SBATCH_ARGS STOP_BEFORE_LIMIT; do
+    if [ -n "${!var:-}" ]; then settings+="$var=$(printf '%q' "${!var}") "; fi
+  done
+  local scripts; scripts=$([ "$PWD" = "$ROOT" ] && echo tools || printf %q "$ROOT/tools")
+  export MMPF_LAUNCH_COMMAND="${settings}bash $scripts/$script$(printf ' %q' "$@")"
+}
+
+# step_reports DIR: a fresh folder in DIR (on the cluster's shared file system) where a job step's processes report
+# how they end (MMPF_RUN_STATUS, see mmpoolformer.cli.run_status)
+step_reports() {
+  mkdir -p "$1"
+  MMPF_RUN_STATUS="$(mktemp -d "$1/.run-status.XXXXXX")"
+  export MMPF_RUN_STATUS
+}
+
+# step_end EXIT_CODE: after the step, the one line its reports make if it failed; the folder removed either way
+step_end() {
+  if [ "$1" = 0 ]; then
+    rm -rf "$MMPF_RUN_STATUS"
+  else
+    "$PY" -m mmpoolformer.cli.run_status "$MMPF_RUN_STATUS" "${GPUS:-${SLURM_NTASKS:-1}}" "$1" || true
+  fi
+}
+
+# run_step DIR COMMAND...: run a job step (srun ...) with step_reports in DIR; return its exit code after step_end
+run_step() {
+  local dir=$1 rc=0
+  shift
+  step_reports "$dir"
+  "$@" || rc=$?
+  step_end "$rc"
+  return "$rc"
+}
