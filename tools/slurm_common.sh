@@ -55,12 +55,43 @@ step_end() {
   fi
 }
 
-# run_step DIR COMMAND...: run a job step (srun ...) with step_reports in DIR; return its exit code after step_end
+# run_step DIR COMMAND...: run a job step (srun ...) with step_reports in DIR; return its exit code after step_end.
+# The step runs in the background, so that a Ctrl-C (or a SIGTERM) reaches this script rather than srun, which would
+# end the step at once: the script passes it on to the step's processes through Slurm (scancel --signal), and they
+# save their position and stop; a second one ends the step at once. In a batch job (STEP_STOPS=wait) Slurm signals
+# every process of the job itself: the script only waits for the step to end.
 run_step() {
-  local dir=$1 rc=0
+  local dir=$1 rc
   shift
   step_reports "$dir"
-  "$@" || rc=$?
+  "$@" &
+  STEP_PID=$!
+  STOPS=0
+  trap 'stop_step INT' INT
+  trap 'stop_step TERM' TERM
+  while true; do  # a trapped signal interrupts wait: wait again until the step has ended
+    wait "$STEP_PID" && rc=0 || rc=$?
+    kill -0 "$STEP_PID" 2>/dev/null || break
+  done
+  trap - INT TERM
   step_end "$rc"
   return "$rc"
+}
+
+# stop_step SIGNAL: the first time, SIGNAL to every process of the step's job (they report its id); then, or without
+# an id yet, end the step at once (STEP_STOPS=wait: only a note)
+stop_step() {
+  local job
+  if [ "${STEP_STOPS:-pass}" = wait ]; then
+    echo "SIG$1 at $(date '+%F %T'): waiting for the training processes to save their position and end" >&2
+    return
+  fi
+  STOPS=$((STOPS + 1))
+  job="$(sed -n 's/.*"slurm_job": *"\([0-9]*\)".*/\1/p' "$MMPF_RUN_STATUS"/rank-*.json 2>/dev/null | head -n 1)"
+  if [ "$STOPS" = 1 ] && [ -n "$job" ]; then
+    echo "SIG$1: passed on to the processes of job $job, which save their position and stop (again: stop at once)" >&2
+    scancel --signal="$1" "$job" || true
+  else
+    kill -TERM "$STEP_PID" 2>/dev/null || true
+  fi
 }

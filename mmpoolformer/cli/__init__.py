@@ -85,7 +85,8 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_work_dir(cfg.work_dir)
     cfg.trust_checkpoint = args.trust_checkpoint
-    record(work_dir=osp.abspath(cfg.work_dir), tool=osp.splitext(osp.basename(sys.argv[0]))[0])
+    record(work_dir=osp.abspath(cfg.work_dir), tool=osp.splitext(osp.basename(sys.argv[0]))[0],
+           slurm_job=os.environ.get('SLURM_JOB_ID'))
     prepare_launcher(cfg, args.launcher)
     return cfg
 

@@ -5,6 +5,7 @@ and ends with the weights of the uninterrupted slurm_train.sh run, no iteration 
 GPUs are asked for only where the partition has them (sinfo, srun and sbatch stand-ins)."""
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -101,6 +102,28 @@ def test_slurm_test_prints_the_metrics_of_tools_test(slurm, uninterrupted, data,
     metrics = printed_metrics(proc.stdout)
     assert 'coco/bbox_mAP' in metrics and metrics == printed_metrics(single.stdout)
     assert len([line for line in proc.stdout.splitlines() if line.startswith('coco/bbox_mAP: ')]) == 1  # by rank 0
+
+
+def test_ctrl_c_on_slurm_train_saves_the_position(slurm, data, config, tmp_path):
+    """Ctrl-C in the terminal (SIGINT to the script's process group) is passed on to the tasks through Slurm;
+    srun, which would end the step at once on a second Ctrl-C, only reports on the first."""
+    work, log = tmp_path / 'work', tmp_path / 'out.log'
+    env = dict(slurm.env, PYTHONWARNINGS='ignore', **TASKS)
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(['bash', 'tools/slurm_train.sh', 'cpu', 'interactive', config, work, '--data-root',
+                                 data, '--cfg-options', 'train_cfg.max_epochs=20'], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: (2, 1) in trained_iterations(log.read_text()) or proc.poll() is not None, 'epoch 2')
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    text = log.read_text()
+    stop = re.search(r'^stopped by Ctrl-C \(SIGINT\) at epoch (\d+), iteration (\d+) \(batch \d of 4 of the epoch\); '
+                     r'saved (\S+); resume with (.+)$', text.splitlines()[-1])
+    assert stop, text[-3000:]
+    assert stop.group(3) == f'{work}/iter_{stop.group(2)}.pth' and os.path.isfile(stop.group(3))
+    assert stop.group(4) == (f'GPUS=2 GPUS_PER_NODE=2 CPUS_PER_TASK=1 bash tools/slurm_train.sh cpu interactive '
+                             f'{config} {work} --data-root {data} --cfg-options train_cfg.max_epochs=20 --resume')
+    assert 'SIGINT: passed on to the processes of job' in text and 'Traceback' not in text
 
 
 def wait_for(condition, what, timeout=300):
