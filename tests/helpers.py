@@ -376,6 +376,26 @@ SIGNAL_HOOK = dict(imports="custom_imports = dict(imports=['mmpoolformer', 'test
 SIGNAL_HOOK_PATH = ROOT
 
 
+# a tiny RetinaNet for the runs that only test how training starts, stops and resumes (a few ms an iteration)
+FAST_MODEL = ("model = dict(backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[16, 24, 32, 40], "
+              "layer_scale_init_value=0.1)), neck=dict(in_channels=[24, 32, 40], out_channels=32), "
+              "bbox_head=dict(in_channels=32, feat_channels=32, stacked_convs=1), test_cfg=dict(score_thr=0.0))")
+
+
+def stoppable_config(tmp_path, epochs: int, name: str = 'stoppable.py'):
+    """write_config's tiny RetinaNet with :data:`FAST_MODEL` and the tests' signal hook (:data:`SIGNAL_HOOK`)."""
+    return write_config(tmp_path, epochs=epochs, imports=SIGNAL_HOOK['imports'],
+                        extra=SIGNAL_HOOK['extra'] + '\n' + FAST_MODEL, name=name)
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def checkpoints_in(work) -> list:
     """The checkpoint files of a work dir, sorted by name."""
     return sorted(p.name for p in work.glob('*.pth'))

@@ -5,11 +5,14 @@ send their own process a signal, or fail, at an exact point, as a cluster or a u
   RANK (default 0) sends itself SIGNAL, TIMES times (default 1; 2 is Ctrl-C pressed twice);
 - ``SIGNAL_AFTER_EPOCH='EPOCH:SIGNAL'``: after that epoch's own hooks (its checkpoint is written);
 - ``SIGNAL_IN_VAL='SIGNAL'`` / ``SIGNAL_IN_TEST='SIGNAL'``: after the first iteration of a validation / test;
-- ``FAIL_AT='ITERATION:RANK'``: rank RANK raises ``RuntimeError: injected failure at iteration N`` in that iteration.
+- ``FAIL_AT='ITERATION:RANK'``: rank RANK raises ``RuntimeError: injected failure at iteration N`` in that iteration;
+- ``PACE='SECONDS'``: each training iteration lasts at least that long (a sleep, no computing), so that a signal sent
+  from outside when a log line appears lands inside the epoch.
 
 Without these variables (a resumed run) the hook does nothing.
 """
 import os
+import time
 
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
@@ -26,6 +29,8 @@ class SignalAt(Hook):
     priority = 'LOWEST'  # after every other hook of the same point (the checkpoint hook included)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if os.environ.get('PACE'):
+            time.sleep(float(os.environ['PACE']))
         spec = _spec('SIGNAL_AT')
         if spec and runner.iter + 1 == spec[0] and get_rank() == (spec[2] if len(spec) > 2 else 0):
             for _ in range(spec[3] if len(spec) > 3 else 1):

@@ -16,13 +16,9 @@ import subprocess
 import tempfile
 import time
 
+from tests.helpers import free_port
+
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def missing_programs() -> list:

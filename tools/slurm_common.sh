@@ -46,12 +46,13 @@ step_reports() {
   export MMPF_RUN_STATUS
 }
 
-# step_end EXIT_CODE: after the step, the one line its reports make if it failed; the folder removed either way
+# step_end EXIT_CODE: after the step, the one line its reports make if it failed, and its exit code as the processes
+# meant it (the stop's 128 + signal, even where srun ended the last ones itself); the folder removed either way
 step_end() {
   if [ "$1" = 0 ]; then
     rm -rf "$MMPF_RUN_STATUS"
   else
-    "$PY" -m mmpoolformer.cli.run_status "$MMPF_RUN_STATUS" "${GPUS:-${SLURM_NTASKS:-1}}" "$1" || true
+    "$PY" -m mmpoolformer.cli.run_status "$MMPF_RUN_STATUS" "${GPUS:-${SLURM_NTASKS:-1}}" "$1"
   fi
 }
 
@@ -74,7 +75,7 @@ run_step() {
     kill -0 "$STEP_PID" 2>/dev/null || break
   done
   trap - INT TERM
-  step_end "$rc"
+  step_end "$rc" && rc=0 || rc=$?
   return "$rc"
 }
 

@@ -169,7 +169,7 @@ def run_cli(main) -> None:
     launcher that collects :mod:`.run_status` reports, the ranks report these lines instead of printing them, and the
     launcher prints one."""
     def end(how: str, line: str, code: int, barrier: bool = False) -> None:
-        record(ended=how, line=line)
+        record(ended=how, line=line, code=code)
         if line and not reporting():
             print(line, file=sys.stderr)
         if barrier:  # (after the line: srun may end a job step's other processes once one has left)

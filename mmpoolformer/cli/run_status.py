@@ -129,9 +129,16 @@ def next_step(reports: Dict[int, dict], training: bool) -> str:
     return f'last checkpoint: {last or "none yet"}; resume with {resume_command()}'
 
 
+def stop_code(reports: Dict[int, dict]) -> Optional[int]:
+    """The exit code of a run whose processes stopped for a signal (128 + the signal, as they exited), however the
+    launcher then ended them (srun and torchrun end the others once one has left); None if none did."""
+    codes = [r['code'] for r in reports.values() if r.get('ended') == 'stopped' and r.get('code')]
+    return max(codes) if codes else None
+
+
 def main(argv=None) -> None:
     """After a job step: print the last line of a failed run from the reports in FOLDER, remove FOLDER, and exit
-    with the step's EXIT_CODE."""
+    with the step's EXIT_CODE, or with the stop's code where the processes stopped for a signal."""
     import shutil
     folder, world_size, code = (argv or sys.argv[1:])[:3]
     reports, code = read_all(folder), int(code)
@@ -139,6 +146,7 @@ def main(argv=None) -> None:
     if code != 0 and reports:  # (no report: srun failed before any process started, and said why)
         training = any(r.get('tool') == 'train' for r in reports.values())
         print(final_line(reports, int(world_size), training), file=sys.stderr)
+        code = stop_code(reports) or code
     sys.exit(code)
 
 

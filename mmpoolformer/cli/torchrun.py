@@ -21,7 +21,7 @@ import shutil
 import sys
 import tempfile
 
-from .run_status import ENV, final_line, next_step, read_all
+from .run_status import ENV, final_line, next_step, read_all, stop_code
 
 
 def main(argv=None) -> None:
@@ -42,8 +42,7 @@ def main(argv=None) -> None:
         print(final_line(reports, world_size, training, {rank: f.exitcode for rank, f in failures.items()},
                          {rank: f.timestamp for rank, f in failures.items()}), file=sys.stderr)
         codes = {f.exitcode for f in failures.values()}
-        stopped = [code for code in codes if code > 128]  # the workers' own stop (128 + signal)
-        sys.exit(max(stopped) if stopped and len(codes) == 1 else 2 if codes == {2} else 1)
+        sys.exit(stop_code(reports) or (2 if codes == {2} else 1))
     except SignalException as exc:  # a signal to torchrun itself, passed on to the workers
         reports = read_all(folder)
         if any(r.get('ended') == 'stopped' and r.get('line') for r in reports.values()):

@@ -6,7 +6,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import torch
 from tests.helpers import (
     ROOT,
     error_line,
+    free_port,
     printed_metrics,
     run_tool,
     run_tool_here,
@@ -24,12 +24,6 @@ from tests.helpers import (
     trained_iterations,
     write_config,
 )
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def checkpoints(work):

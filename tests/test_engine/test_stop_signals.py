@@ -12,14 +12,13 @@ import torch
 from mmpoolformer.demo_data import make_demo_data
 from tests.helpers import (
     ROOT,
-    SIGNAL_HOOK,
     SIGNAL_HOOK_PATH,
     checkpoints_in,
     run_tool,
     run_tool_here,
     same_weights,
+    stoppable_config,
     trained_iterations,
-    write_config,
 )
 
 RESUME_HINT = 'resume with python tools/train.py {config} --work-dir {work} --data-root {data} --resume'
@@ -44,7 +43,7 @@ def last_line(proc) -> str:
 
 
 def test_sigterm_and_ctrl_c_mid_epoch_then_resume_give_the_weights_of_an_uninterrupted_run(data8, tmp_path):
-    config = write_config(tmp_path, epochs=3, **SIGNAL_HOOK)
+    config = stoppable_config(tmp_path, 3)
     whole, split = tmp_path / 'whole', tmp_path / 'split'
     common = ['--data-root', data8]
     run_tool_here('tools/train.py', config, '--work-dir', whole, *common)
@@ -84,7 +83,7 @@ def test_sigterm_and_ctrl_c_mid_epoch_then_resume_give_the_weights_of_an_uninter
 
 
 def test_a_second_ctrl_c_stops_at_once_and_saves_nothing(data8, tmp_path):
-    config, work = write_config(tmp_path, epochs=3, **SIGNAL_HOOK), tmp_path / 'work'
+    config, work = stoppable_config(tmp_path, 3), tmp_path / 'work'
     proc = signalled(dict(SIGNAL_AT=f'6:{signal.SIGINT}:0:2'), config, '--work-dir', work, '--data-root', data8)
     assert proc.returncode == 130
     hint = RESUME_HINT.format(config=config, work=work, data=data8)
@@ -94,7 +93,7 @@ def test_a_second_ctrl_c_stops_at_once_and_saves_nothing(data8, tmp_path):
 
 
 def test_nothing_new_is_saved_without_progress_and_a_stopped_validation_runs_first_on_resume(data8, tmp_path):
-    config = write_config(tmp_path, epochs=3, **SIGNAL_HOOK, name='val_each_epoch.py').read_text()
+    config = stoppable_config(tmp_path, 3, name='val_each_epoch.py').read_text()
     config_path = tmp_path / 'val_each_epoch.py'
     config_path.write_text(config.replace('val_interval=100', 'val_interval=2'))
     work, common = tmp_path / 'work', ['--data-root', data8]
@@ -124,7 +123,7 @@ def test_nothing_new_is_saved_without_progress_and_a_stopped_validation_runs_fir
 
 
 def test_a_stop_signal_while_testing_ends_in_one_line(data8, tmp_path):
-    config, work = write_config(tmp_path, epochs=1, **SIGNAL_HOOK), tmp_path / 'work'
+    config, work = stoppable_config(tmp_path, 1), tmp_path / 'work'
     run_tool_here('tools/train.py', config, '--work-dir', work, '--data-root', data8)
     proc = run_tool('tools/test.py', config, work / 'epoch_1.pth', '--work-dir', work, '--data-root', data8,
                     env=dict(PYTHONPATH=SIGNAL_HOOK_PATH, SIGNAL_IN_TEST=str(int(signal.SIGTERM))), check=False)

@@ -4,7 +4,6 @@ saves the position mid-epoch and the resumed run ends with the weights of an uni
 localhost train together."""
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -14,19 +13,13 @@ import pytest
 from mmpoolformer.demo_data import make_demo_data
 from tests.helpers import (
     ROOT,
-    SIGNAL_HOOK,
     SIGNAL_HOOK_PATH,
     checkpoints_in,
+    free_port,
     same_weights,
+    stoppable_config,
     trained_iterations,
-    write_config,
 )
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -90,9 +83,9 @@ def wait_for(condition, timeout=300):
 
 
 def test_a_killed_rank_ends_the_run_in_one_line(data16, tmp_path):
-    config, work, port = write_config(tmp_path, epochs=50, **SIGNAL_HOOK), tmp_path / 'work', free_port()
+    config, work, port = stoppable_config(tmp_path, 50), tmp_path / 'work', free_port()
     proc = launch(['tools/dist_train.sh', config, 2, '--work-dir', work, '--data-root', data16],
-                  env=dict(PORT=str(port)))
+                  env=dict(PORT=str(port), PACE='0.1'))
     wait_for(lambda: (work / 'epoch_1.pth').exists() or proc.poll() is not None)
     victim = worker_pids(work, 1)
     assert len(victim) == 1, victim
@@ -111,7 +104,7 @@ def test_a_killed_rank_ends_the_run_in_one_line(data16, tmp_path):
 
 
 def test_an_exception_on_one_rank_ends_the_run_in_one_line_with_its_message(data16, tmp_path):
-    config, work, port = write_config(tmp_path, epochs=2, **SIGNAL_HOOK), tmp_path / 'work', free_port()
+    config, work, port = stoppable_config(tmp_path, 2), tmp_path / 'work', free_port()
     result = finish(launch(['tools/dist_train.sh', config, 2, '--work-dir', work, '--data-root', data16],
                            env=dict(PORT=str(port), FAIL_AT='6:1')))
     assert result.returncode == 1
@@ -125,7 +118,7 @@ def test_an_exception_on_one_rank_ends_the_run_in_one_line_with_its_message(data
 
 def test_sigterm_to_the_launcher_mid_epoch_then_resume_equals_two_nodes_that_were_never_stopped(data16, tmp_path):
     """The reference is the same 2-process run as two "nodes" of one process each on localhost (NNODES=2)."""
-    config = write_config(tmp_path, epochs=3, **SIGNAL_HOOK)
+    config = stoppable_config(tmp_path, 3)
     nodes, stopped = tmp_path / 'nodes', tmp_path / 'stopped'
     port = free_port()
     common = ['--work-dir', nodes, '--data-root', data16]
@@ -139,7 +132,7 @@ def test_sigterm_to_the_launcher_mid_epoch_then_resume_equals_two_nodes_that_wer
 
     port = free_port()
     common = ['--work-dir', stopped, '--data-root', data16]
-    proc = launch(['tools/dist_train.sh', config, 2, *common], env=dict(PORT=str(port)))
+    proc = launch(['tools/dist_train.sh', config, 2, *common], env=dict(PORT=str(port), PACE='0.3'))
     out = Output(proc.stdout)
     wait_for(lambda: proc.poll() is not None or (2, 1) in trained_iterations(out.text()))
     proc.send_signal(signal.SIGTERM)  # to torchrun, which passes it on to both workers

@@ -19,8 +19,8 @@ from tests.helpers import (
     printed_metrics,
     run_tool_here,
     same_weights,
+    stoppable_config,
     trained_iterations,
-    write_config,
 )
 from tests.slurm_cluster import LocalSlurm, missing_programs
 
@@ -65,11 +65,12 @@ def data(tmp_path_factory):
 @pytest.fixture(scope='module')
 def config(tmp_path_factory):
     folder = tmp_path_factory.mktemp('slurm_config')
-    return write_config(folder, epochs=3)
+    return stoppable_config(folder, 3)
 
 
-def script(slurm, *args, **kwargs):
-    env = dict(slurm.env, PYTHONWARNINGS='ignore', PYTHONPATH=SIGNAL_HOOK_PATH, **TASKS)
+def script(slurm, *args, pace: str = '', **kwargs):
+    """``bash ARGS`` against the cluster with 2 tasks; ``pace``: seconds each training iteration lasts at least."""
+    env = dict(slurm.env, PYTHONWARNINGS='ignore', PYTHONPATH=SIGNAL_HOOK_PATH, PACE=pace, **TASKS)
     return subprocess.run(['bash', *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600, **kwargs)
 
@@ -108,7 +109,7 @@ def test_ctrl_c_on_slurm_train_saves_the_position(slurm, data, config, tmp_path)
     """Ctrl-C in the terminal (SIGINT to the script's process group) is passed on to the tasks through Slurm;
     srun, which would end the step at once on a second Ctrl-C, only reports on the first."""
     work, log = tmp_path / 'work', tmp_path / 'out.log'
-    env = dict(slurm.env, PYTHONWARNINGS='ignore', **TASKS)
+    env = dict(slurm.env, PYTHONWARNINGS='ignore', PYTHONPATH=SIGNAL_HOOK_PATH, PACE='0.3', **TASKS)
     with open(log, 'w') as out:
         proc = subprocess.Popen(['bash', 'tools/slurm_train.sh', 'cpu', 'interactive', config, work, '--data-root',
                                  data, '--cfg-options', 'train_cfg.max_epochs=20'], cwd=ROOT, env=env, stdout=out,
@@ -135,7 +136,7 @@ def wait_for(condition, what, timeout=300):
 
 def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupted, data, config, tmp_path):
     work = tmp_path / 'work'
-    proc = script(slurm, 'tools/slurm_submit.sh', 'cpu', 'submitted', config, work, '--data-root', data)
+    proc = script(slurm, 'tools/slurm_submit.sh', 'cpu', 'submitted', config, work, '--data-root', data, pace='0.3')
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r'Submitted batch job \d+\n', proc.stdout) and proc.stderr.strip() == CPU_LINE
     job = proc.stdout.split()[-1]
@@ -144,9 +145,13 @@ def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupte
     def trained():
         return trained_iterations(output.read_text()) if output.exists() else []
 
-    def restart(count):  # Slurm holds a requeued job back for a while; the test lets it start at once
+    def restart(count):
+        """Slurm holds a requeued job back for about 2 minutes; the test lets it start after a few seconds (started
+        less than a second after its earlier run ended, slurmd may refuse it: 'Job N already killed, do not launch
+        batch job', and the job fails)."""
         wait_for(lambda: slurm.job(job)['JobState'] == 'PENDING' and slurm.job(job)['Restarts'] == str(count),
                  f'restart {count}')
+        time.sleep(5)
         slurm.run('scontrol', 'update', f'JobId={job}', 'StartTime=now')
 
     # preemption / scontrol requeue inside epoch 1: SIGTERM to every process of the job
@@ -158,7 +163,8 @@ def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupte
     slurm.run('scancel', '--signal=USR1', job)
     restart(2)
     final = slurm.wait_for_job(job)
-    assert (final['JobState'], final['ExitCode']) == ('COMPLETED', '0:0'), final
+    assert (final['JobState'], final['ExitCode']) == ('COMPLETED', '0:0'), f'{final}\n{output.read_text()[-3000:]}' \
+                                                                            f'\n{slurm.logs()}'
 
     log = output.read_text()
     runs = re.findall(r'^\[job \d+\] run (\d+) on ', log, re.M)
