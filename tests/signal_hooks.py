@@ -6,6 +6,7 @@ send their own process a signal, or fail, at an exact point, as a cluster or a u
 - ``SIGNAL_AFTER_EPOCH='EPOCH:SIGNAL'``: after that epoch's own hooks (its checkpoint is written);
 - ``SIGNAL_IN_VAL='SIGNAL'`` / ``SIGNAL_IN_TEST='SIGNAL'``: after the first iteration of a validation / test;
 - ``FAIL_AT='ITERATION:RANK'``: rank RANK raises ``RuntimeError: injected failure at iteration N`` in that iteration;
+  ``FAIL_IN_TEST='RANK'``: rank RANK raises ``RuntimeError: injected failure in testing`` at its first test batch;
 - ``PACE='SECONDS'``: each training iteration lasts at least that long (a sleep, no computing), so that a signal sent
   from outside when a log line appears lands inside the epoch.
 
@@ -50,6 +51,11 @@ class SignalAt(Hook):
         spec = _spec('SIGNAL_IN_VAL')
         if spec and batch_idx == 0:
             os.kill(os.getpid(), spec[0])
+
+    def before_test_iter(self, runner, batch_idx, data_batch=None):
+        spec = _spec('FAIL_IN_TEST')
+        if spec and get_rank() == spec[0]:
+            raise RuntimeError('injected failure in testing')
 
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         spec = _spec('SIGNAL_IN_TEST')

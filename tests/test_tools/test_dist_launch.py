@@ -103,7 +103,7 @@ def test_a_killed_rank_ends_the_run_in_one_line(data16, tmp_path):
     assert not worker_pids(work, 0)
 
 
-def test_an_exception_on_one_rank_ends_the_run_in_one_line_with_its_message(data16, tmp_path):
+def test_an_exception_on_one_rank_ends_training_or_testing_in_one_line_with_its_message(data16, tmp_path):
     config, work, port = stoppable_config(tmp_path, 2), tmp_path / 'work', free_port()
     result = finish(launch(['tools/dist_train.sh', config, 2, '--work-dir', work, '--data-root', data16],
                            env=dict(PORT=str(port), FAIL_AT='6:1')))
@@ -114,6 +114,14 @@ def test_an_exception_on_one_rank_ends_the_run_in_one_line_with_its_message(data
         f'rank 1 of 2 ended with exit code 1 (RuntimeError: injected failure at iteration 6); the other processes '
         f'were stopped; last checkpoint: {work}/epoch_1.pth; resume with PORT={port} bash tools/dist_train.sh '
         f'{config} 2 --work-dir {work} --data-root {data16} --resume')
+    # the same through tools/dist_test.sh: the line says how to run it again
+    tested = finish(launch(['tools/dist_test.sh', config, work / 'epoch_1.pth', 2, '--work-dir', work, '--data-root',
+                            data16], env=dict(PORT=str(port), FAIL_IN_TEST='1')))
+    assert tested.returncode == 1 and 'ChildFailedError' not in tested.stderr
+    assert last_line(tested.stderr) == (
+        f'rank 1 of 2 ended with exit code 1 (RuntimeError: injected failure in testing); the other processes were '
+        f'stopped; run it again with PORT={port} bash tools/dist_test.sh {config} {work}/epoch_1.pth 2 --work-dir '
+        f'{work} --data-root {data16}')
 
 
 def test_sigterm_to_the_launcher_mid_epoch_then_resume_equals_two_nodes_that_were_never_stopped(data16, tmp_path):

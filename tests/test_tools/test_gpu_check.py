@@ -64,9 +64,11 @@ def test_smoke_report_has_every_section_and_every_row_its_numbers(smoke):
         assert table['ok'] and table['unit'] == 'cpu' and len(table['rows']) == 10, label
         assert 0 < sum(r['ms'] for r in table['rows']) <= table['total_ms'] * 1.0001
         assert f"**{label}**" in markdown and f"| `{table['rows'][0]['name']}` |" in markdown
-    # the backbones differ where the paper says: ResNet-50 is convolutions; PoolFormer adds pooling
-    assert 'aten::avg_pool2d' in {r['name'] for r in detectors['RetinaNet PoolFormer-S12']['rows']}
-    assert 'aten::avg_pool2d' not in {r['name'] for r in detectors['RetinaNet R50 (MMDetection)']['rows']}
+    # the backbones differ where the paper says: ResNet-50 is convolutions; PoolFormer adds pooling (its forward or
+    # backward pass among the ten slowest operators: which of them ranks there varies with the machine's load)
+    def pooling(label):
+        return {r['name'] for r in detectors[label]['rows']} & {'aten::avg_pool2d', 'aten::avg_pool2d_backward'}
+    assert pooling('RetinaNet PoolFormer-S12') and not pooling('RetinaNet R50 (MMDetection)')
 
 
 def test_synthetic_data_is_valid_coco(smoke):
