@@ -3,6 +3,7 @@ send their own process a signal, or fail, at an exact point, as a cluster or a u
 
 - ``SIGNAL_AT='ITERATION:SIGNAL[:RANK[:TIMES]]'``: after that training iteration (counted from 1 over the run) rank
   RANK (default 0) sends itself SIGNAL, TIMES times (default 1; 2 is Ctrl-C pressed twice);
+- ``SIGNAL_BEFORE_TRAIN='SIGNAL'``: as training starts (before its first iteration);
 - ``SIGNAL_AFTER_EPOCH='EPOCH:SIGNAL'``: after that epoch's own hooks (its checkpoint is written);
 - ``SIGNAL_IN_VAL='SIGNAL'`` / ``SIGNAL_IN_TEST='SIGNAL'``: after the first iteration of a validation / test;
 - ``FAIL_AT='ITERATION:RANK'``: rank RANK raises ``RuntimeError: injected failure at iteration N`` in that iteration;
@@ -41,6 +42,11 @@ class SignalAt(Hook):
         spec = _spec('FAIL_AT')
         if spec and runner.iter + 1 == spec[0] and get_rank() == spec[1]:
             raise RuntimeError(f'injected failure at iteration {spec[0]}')
+
+    def before_train(self, runner):
+        spec = _spec('SIGNAL_BEFORE_TRAIN')
+        if spec:
+            os.kill(os.getpid(), spec[0])
 
     def after_train_epoch(self, runner):
         spec = _spec('SIGNAL_AFTER_EPOCH')

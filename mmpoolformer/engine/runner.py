@@ -252,9 +252,13 @@ class SafeRunner(Runner):
         return position
 
     def _position_text(self) -> str:
-        if not isinstance(self._train_loop, (ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop)):
+        if not isinstance(self._train_loop, BaseLoop):
             return 'before training started'
+        if not isinstance(self._train_loop, (ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop)):
+            return f'at iteration {self.iter}'  # a loop of the config's own, without stop points
         position = self._position()
+        if self.iter == 0 and not position['validate_first']:
+            return 'before the first iteration'
         due = ', before its validation had run' if position['validate_first'] else ''
         if 'batch_in_epoch' not in position:
             return f'at iteration {self.iter} of {self.max_iters}{due}'
@@ -284,7 +288,7 @@ class SafeRunner(Runner):
 
     def _stopped(self, stop: StopRequested) -> StopRequested:
         """Save the position where a stop signal ended training (at a stop point, unless forced) and return the
-        exception the tool ends with: its message is the one line rank 0 prints (None on other ranks)."""
+        exception the tool ends with: its message is the one line rank 0 prints (empty on other ranks)."""
         where, reason = self._position_text(), REASONS[stop.signum]
         command = resume_command()
         if not stop.at_stop_point or stop.forced:
@@ -297,7 +301,7 @@ class SafeRunner(Runner):
             message = f'stopped {how} {where}; nothing saved ({kept}); resume with {command}'
             return StopRequested(stop.signum, stop.forced, _on_rank_0(message))
         if self.iter == 0 and self._saved_position is None and not self._position()['validate_first']:
-            message = f'stopped by {reason} {where}; nothing to save; run {command} to start'
+            message = f'stopped by {reason} {where}; nothing to save; run {shlex.join(launch_command())} to start'
             return StopRequested(stop.signum, message=_on_rank_0(message))
         with self.stop_signals.deferred():  # while saving, a repeated SIGTERM changes nothing; Ctrl-C forces
             try:

@@ -82,6 +82,16 @@ def test_sigterm_and_ctrl_c_mid_epoch_then_resume_give_the_weights_of_an_uninter
     assert done == [(epoch, batch) for epoch in (1, 2, 3) for batch in (1, 2, 3, 4)]
 
 
+def test_a_stop_before_the_first_iteration_saves_nothing(data8, tmp_path):
+    config, work = stoppable_config(tmp_path, 3), tmp_path / 'work'
+    proc = signalled(dict(SIGNAL_BEFORE_TRAIN=str(int(signal.SIGTERM))), config, '--work-dir', work, '--data-root',
+                     data8)
+    assert proc.returncode == 143
+    assert last_line(proc) == (f'stopped by SIGTERM before the first iteration; nothing to save; run python '
+                               f'tools/train.py {config} --work-dir {work} --data-root {data8} to start')
+    assert checkpoints_in(work) == [] and not (work / '.mmpoolformer.lock').exists()
+
+
 def test_a_second_ctrl_c_stops_at_once_and_saves_nothing(data8, tmp_path):
     config, work = stoppable_config(tmp_path, 3), tmp_path / 'work'
     proc = signalled(dict(SIGNAL_AT=f'6:{signal.SIGINT}:0:2'), config, '--work-dir', work, '--data-root', data8)
