@@ -12,6 +12,7 @@ import torch
 from mmpoolformer.demo_data import make_demo_data
 from tests.helpers import (
     ROOT,
+    SIGNAL_HOOK,
     SIGNAL_HOOK_PATH,
     checkpoints_in,
     run_tool,
@@ -130,6 +131,40 @@ def test_nothing_new_is_saved_without_progress_and_a_stopped_validation_runs_fir
     assert re.search(r'Epoch\(val\) \[2\]', log).start() < re.search(r'Epoch\(train\) +\[3\]\[1/4\]', log).start()
     assert trained_iterations(log) == [(3, batch) for batch in (1, 2, 3, 4)]
     assert checkpoints_in(work) == ['epoch_1.pth', 'epoch_2.pth', 'epoch_3.pth']
+
+
+def test_an_iteration_based_run_stopped_and_resumed_ends_like_an_uninterrupted_one(tmp_path):
+    """Semantic FPN (IterBasedTrainLoop, InfiniteSampler): SIGTERM after iteration 3 of 6, then --resume, which
+    replays the data loader over the iterations trained, as MMEngine's loop does."""
+    make_demo_data(str(tmp_path / 'data'), seed=2, num_train=4, num_val=2, size=128)
+    config = tmp_path / 'tiny_fpn.py'
+    config.write_text(f"""_base_ = ['{ROOT}/configs/fpn_poolformer_s12_ade20k_40k.py']
+{SIGNAL_HOOK['imports']}
+{SIGNAL_HOOK['extra']}
+model = dict(data_preprocessor=dict(size=(128, 128)),
+             backbone=dict(init_cfg=None, arch=dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[16, 24, 32, 40],
+                                                    layer_scale_init_value=0.1)),
+             neck=dict(in_channels=[16, 24, 32, 40], out_channels=32),
+             decode_head=dict(in_channels=[32, 32, 32, 32], channels=32))
+train_cfg = dict(max_iters=6, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=100))
+randomness = dict(seed=0)  # (the ADE20K config sets none: each run would draw its own seed)
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False)
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
+""")
+    common = ['--data-root', tmp_path / 'data' / 'ade', '--cfg-options',
+              'train_dataloader.dataset.pipeline.2.scale=(256,128)',
+              'train_dataloader.dataset.pipeline.3.crop_size=(128,128)',
+              'val_dataloader.dataset.pipeline.1.scale=(256,128)']
+    whole, split = tmp_path / 'whole', tmp_path / 'split'
+    run_tool_here('tools/train.py', config, '--work-dir', whole, *common)
+    stopped = signalled(dict(SIGNAL_AT=f'3:{signal.SIGTERM}'), config, '--work-dir', split, *common)
+    assert stopped.returncode == 143
+    assert last_line(stopped).startswith(f'stopped by SIGTERM at iteration 3 of 6; saved {split}/iter_3.pth; ')
+    run_tool_here('tools/train.py', config, '--work-dir', split, *common, '--resume')
+    assert same_weights(whole / 'iter_6.pth', split / 'iter_6.pth')
+    assert checkpoints_in(split) == ['iter_6.pth']
 
 
 def test_a_stop_signal_while_testing_ends_in_one_line(data8, tmp_path):
