@@ -57,6 +57,14 @@ def tiny_coco(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
+def data16(tmp_path_factory):
+    """16 + 4 demo images of 96 px: 4 iterations an epoch for 2 processes at batch 2 (the distributed runs)."""
+    root = tmp_path_factory.mktemp('data16')
+    make_demo_data(str(root), seed=5, num_train=16, num_val=4, size=96)
+    return root / 'coco'
+
+
+@pytest.fixture(scope='module')
 def reference():
     """MMPretrain's PoolFormer-S12 classifier with random weights, its official-layout state dict, and timm's
     poolformer_s12 loaded with that state dict."""

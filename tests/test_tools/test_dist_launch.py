@@ -8,9 +8,6 @@ import subprocess
 import threading
 import time
 
-import pytest
-
-from mmpoolformer.demo_data import make_demo_data
 from tests.helpers import (
     ROOT,
     SIGNAL_HOOK_PATH,
@@ -20,14 +17,6 @@ from tests.helpers import (
     stoppable_config,
     trained_iterations,
 )
-
-
-@pytest.fixture(scope='module')
-def data16(tmp_path_factory):
-    """16 training images of 96 px: 4 iterations an epoch for 2 processes at batch 2."""
-    root = tmp_path_factory.mktemp('data16')
-    make_demo_data(str(root), seed=5, num_train=16, num_val=4, size=96)
-    return root / 'coco'
 
 
 def launch(script_args, env=None, **kwargs):

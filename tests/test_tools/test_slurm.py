@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from mmpoolformer.demo_data import make_demo_data
 from tests.helpers import (
     ROOT,
     SIGNAL_HOOK_PATH,
@@ -55,14 +54,6 @@ def processes_with(variable: str) -> list:
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    """16 training images of 96 px: 4 iterations an epoch for 2 tasks at batch 2."""
-    root = tmp_path_factory.mktemp('slurm_data')
-    make_demo_data(str(root), seed=5, num_train=16, num_val=4, size=96)
-    return root / 'coco'
-
-
-@pytest.fixture(scope='module')
 def config(tmp_path_factory):
     folder = tmp_path_factory.mktemp('slurm_config')
     return stoppable_config(folder, 3)
@@ -76,10 +67,10 @@ def script(slurm, *args, pace: str = '', **kwargs):
 
 
 @pytest.fixture(scope='module')
-def uninterrupted(slurm, data, config, tmp_path_factory):
+def uninterrupted(slurm, data16, config, tmp_path_factory):
     """3 epochs of 2 tasks through slurm_train.sh."""
     work = tmp_path_factory.mktemp('slurm_train') / 'work'
-    proc = script(slurm, 'tools/slurm_train.sh', 'cpu', 'train', config, work, '--data-root', data)
+    proc = script(slurm, 'tools/slurm_train.sh', 'cpu', 'train', config, work, '--data-root', data16)
     return proc, work
 
 
@@ -93,26 +84,26 @@ def test_slurm_train_runs_two_tasks_on_cpu(uninterrupted):
     assert not [p for p in os.listdir(work) if p.startswith('.run-status')]
 
 
-def test_slurm_test_prints_the_metrics_of_tools_test(slurm, uninterrupted, data, config, tmp_path):
+def test_slurm_test_prints_the_metrics_of_tools_test(slurm, uninterrupted, data16, config, tmp_path):
     _, work = uninterrupted
-    proc = script(slurm, 'tools/slurm_test.sh', 'cpu', 'test', config, work / 'epoch_3.pth', '--data-root', data,
+    proc = script(slurm, 'tools/slurm_test.sh', 'cpu', 'test', config, work / 'epoch_3.pth', '--data-root', data16,
                   '--work-dir', tmp_path / 'slurm')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    single = run_tool_here('tools/test.py', config, work / 'epoch_3.pth', '--data-root', data, '--work-dir',
+    single = run_tool_here('tools/test.py', config, work / 'epoch_3.pth', '--data-root', data16, '--work-dir',
                            tmp_path / 'single')
     metrics = printed_metrics(proc.stdout)
     assert 'coco/bbox_mAP' in metrics and metrics == printed_metrics(single.stdout)
     assert len([line for line in proc.stdout.splitlines() if line.startswith('coco/bbox_mAP: ')]) == 1  # by rank 0
 
 
-def test_ctrl_c_on_slurm_train_saves_the_position(slurm, data, config, tmp_path):
+def test_ctrl_c_on_slurm_train_saves_the_position(slurm, data16, config, tmp_path):
     """Ctrl-C in the terminal (SIGINT to the script's process group) is passed on to the tasks through Slurm;
     srun, which would end the step at once on a second Ctrl-C, only reports on the first."""
     work, log = tmp_path / 'work', tmp_path / 'out.log'
     env = dict(slurm.env, PYTHONWARNINGS='ignore', PYTHONPATH=SIGNAL_HOOK_PATH, PACE='0.3', **TASKS)
     with open(log, 'w') as out:
         proc = subprocess.Popen(['bash', 'tools/slurm_train.sh', 'cpu', 'interactive', config, work, '--data-root',
-                                 data, '--cfg-options', 'train_cfg.max_epochs=20'], cwd=ROOT, env=env, stdout=out,
+                                 data16, '--cfg-options', 'train_cfg.max_epochs=20'], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(lambda: (2, 1) in trained_iterations(log.read_text()) or proc.poll() is not None, 'epoch 2')
     os.killpg(proc.pid, signal.SIGINT)
@@ -123,7 +114,7 @@ def test_ctrl_c_on_slurm_train_saves_the_position(slurm, data, config, tmp_path)
     assert stop, text[-3000:]
     assert stop.group(3) == f'{work}/iter_{stop.group(2)}.pth' and os.path.isfile(stop.group(3))
     assert stop.group(4) == (f'GPUS=2 GPUS_PER_NODE=2 CPUS_PER_TASK=1 bash tools/slurm_train.sh cpu interactive '
-                             f'{config} {work} --data-root {data} --cfg-options train_cfg.max_epochs=20 --resume')
+                             f'{config} {work} --data-root {data16} --cfg-options train_cfg.max_epochs=20 --resume')
     assert 'SIGINT: passed on to the processes of job' in text and 'Traceback' not in text
 
 
@@ -134,9 +125,9 @@ def wait_for(condition, what, timeout=300):
         time.sleep(0.2)
 
 
-def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupted, data, config, tmp_path):
+def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupted, data16, config, tmp_path):
     work = tmp_path / 'work'
-    proc = script(slurm, 'tools/slurm_submit.sh', 'cpu', 'submitted', config, work, '--data-root', data, pace='0.3')
+    proc = script(slurm, 'tools/slurm_submit.sh', 'cpu', 'submitted', config, work, '--data-root', data16, pace='0.3')
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r'Submitted batch job \d+\n', proc.stdout) and proc.stderr.strip() == CPU_LINE
     job = proc.stdout.split()[-1]
@@ -176,7 +167,7 @@ def test_a_submitted_job_survives_requeue_and_its_time_limit(slurm, uninterrupte
     for _, _, _, batch, saved, command in stops:
         assert 0 < int(batch) < 4 and saved.startswith(str(work))
         assert command == (f'GPUS=2 GPUS_PER_NODE=2 CPUS_PER_TASK=1 bash tools/slurm_submit.sh cpu submitted {config} '
-                           f'{work} --data-root {data} --resume')
+                           f'{work} --data-root {data16} --resume')
     assert f'[job {job}] the time limit is near: requeued, the next run resumes from {stops[1][4]}' in log
     assert trained_iterations(log) == [(epoch, batch) for epoch in (1, 2, 3) for batch in (1, 2, 3, 4)]
     assert same_weights(uninterrupted[1] / 'epoch_3.pth', work / 'epoch_3.pth')
