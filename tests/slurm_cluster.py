@@ -21,9 +21,14 @@ from tests.helpers import free_port
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
 
 
+def program(name: str) -> str:
+    """The path of a Slurm or munge program (the daemons live in /usr/sbin, which a user's PATH may lack)."""
+    return shutil.which(name) or f'/usr/sbin/{name}'
+
+
 def missing_programs() -> list:
     return [name for name in (*DAEMONS, 'srun', 'sbatch', 'scontrol', 'sinfo', 'squeue', 'scancel')
-            if shutil.which(name) is None and not os.path.exists(f'/usr/sbin/{name}')]
+            if not os.access(program(name), os.X_OK)]
 
 
 CONF = """ClusterName=mmpftest
@@ -91,12 +96,12 @@ class LocalSlurm:
                                 cpus=os.cpu_count() or 2))
         self.env = dict(os.environ, SLURM_CONF=conf)
         munge = os.path.join(self.folder, 'munge')
-        self._spawn('munged', ['munged', '-F', f'--socket={munge}/munge.socket', f'--key-file={key}',
+        self._spawn('munged', [program('munged'), '-F', f'--socket={munge}/munge.socket', f'--key-file={key}',
                                f'--pid-file={munge}/munged.pid', f'--seed-file={munge}/seed',
                                f'--log-file={self.folder}/munged.log'])
         self._wait_for(lambda: os.path.exists(f'{munge}/munge.socket'), 'munged')
-        self._spawn('slurmctld', ['slurmctld', '-D', '-i', '-f', conf])
-        self._spawn('slurmd', ['slurmd', '-D', '-f', conf, '-N', self.host])
+        self._spawn('slurmctld', [program('slurmctld'), '-D', '-i', '-f', conf])
+        self._spawn('slurmd', [program('slurmd'), '-D', '-f', conf, '-N', self.host])
         self._wait_for(lambda: self.run('sinfo', '-h', '-o', '%T', check=False).stdout.strip() == 'idle',
                        'the node to be idle')
 
