@@ -7,7 +7,7 @@ import torch
 from mmengine.registry import DefaultScope
 from mmpretrain.models.backbones import PoolFormer as MMPretrainPoolFormer
 
-from mmpoolformer.benchmark.synthetic_weights import perturb
+from mmpoolformer_lab.benchmark.synthetic_weights import perturb
 
 OFFICIAL_OUT_NORMS = (0, 2, 4, 6)
 # Facts of the original release, written here once for the tests, independently of the toolbox's own tables: where

@@ -13,7 +13,7 @@ mixer (``mixer_random``, classification only) gets the token grids of the demo i
 Baselines for Vision" run the same way: ``mixer_sepconv`` (ConvFormer's separable convolution in every stage),
 ``act_starrelu`` (StarReLU in the MLP) and ``hybrid_ppaa`` (attention in stages 3-4); no paper has PoolFormer-S12
 numbers for the first two, so their paper column is n/a. Every run then follows the
-study's short schedule (``mmpoolformer.studies.ablation.SCHEDULES``, the same for every ablation of a task),
+study's short schedule (``mmpoolformer_lab.studies.ablation.SCHEDULES``, the same for every ablation of a task),
 written into its config.
 
 Each run (task x ablation x seed) has a folder ``<work-dir>/<task>_<ablation>_seed<seed>`` holding its config, the
@@ -35,7 +35,7 @@ import argparse
 import sys
 
 from mmpoolformer.cli import run_cli
-from mmpoolformer.studies.ablation import (
+from mmpoolformer_lab.studies.ablation import (
     DEFAULT_ABLATIONS,
     SMOKE_ABLATIONS,
     SMOKE_ITERS,

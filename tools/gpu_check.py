@@ -7,7 +7,7 @@ AMP fp16 and AMP bf16 (seconds per iteration, data time, peak memory, images/s, 
 the backbone's training step against timm; the CUDA paths (fp16 loss scaling, bf16, --compile, CUDA NMS/RoIAlign,
 SyncBN), each passed, failed or not run; the goals. Writes DIR/gpu_check.md and DIR/gpu_check.json; exits 1 if a
 step failed. --smoke runs every step at a size a CPU does in minutes: it checks the check, it measures nothing.
-The steps are :mod:`mmpoolformer.gpu_check`.
+The steps are :mod:`mmpoolformer_lab.gpu_check`.
 """
 import argparse
 import sys
@@ -16,7 +16,7 @@ import torch
 
 from mmpoolformer.cli import run_cli
 from mmpoolformer.errors import ConfigError
-from mmpoolformer.gpu_check import STEPS, run_gpu_check
+from mmpoolformer_lab.gpu_check import STEPS, run_gpu_check
 
 
 def main(argv=None) -> None:

@@ -8,7 +8,7 @@ what was found and times the image eager and on the fast path (``--compile``/``-
 deploy folding and channels_last). "Look inside" draws the feature maps per stage, EigenCAM / Grad-CAM, the
 effective receptive field, and the token-mixer comparison of ``tools/analysis/erf.py``. The examples are the demo
 validation images (``--examples``); the page reads no other file on the server. A model that cannot be loaded is
-named at start-up and left out; the page logic is :mod:`mmpoolformer.web_demo`.
+named at start-up and left out; the page logic is :mod:`mmpoolformer_lab.web_demo`.
 """
 import argparse
 import os
@@ -16,7 +16,7 @@ import os.path as osp
 import sys
 
 from mmpoolformer.cli import add_fast_inference_args, fast_inference_options, run_cli
-from mmpoolformer.web_demo.images import MAX_SIDE, MAX_UPLOAD_MB
+from mmpoolformer_lab.web_demo.images import MAX_SIDE, MAX_UPLOAD_MB
 
 DEFAULT_EXAMPLES = 'data/demo/coco/val2017'
 NUM_EXAMPLES = 6
@@ -54,8 +54,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no usage reports sent from a local demo
     from mmpoolformer.errors import ConfigError
-    from mmpoolformer.web_demo.app import DemoServer, serve
-    from mmpoolformer.web_demo.models import load_models, model_specs
+    from mmpoolformer_lab.web_demo.app import DemoServer, serve
+    from mmpoolformer_lab.web_demo.models import load_models, model_specs
     fast = fast_inference_options(args.compile, args.bf16, args.fp16, args.deploy)
     specs = model_specs(None if args.no_quickstart else args.work_dirs, args.model, args.onnx)
     if not specs:

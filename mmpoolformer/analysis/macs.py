@@ -11,7 +11,6 @@ an explicit attention. Params are all parameters; RandFormer's frozen random mat
 (:func:`frozen_matrices`) as the official README shows them, "trainable + frozen".
 """
 import logging
-import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -43,7 +42,6 @@ BASELINES = {
     'poolformerv2_s12': ('11.9', '1.8'), 'poolformerv2_s24': ('21.3', '3.4'), 'poolformerv2_s36': ('30.8', '5.0'),
     'poolformerv2_m36': ('56.1', '8.8'), 'poolformerv2_m48': ('73.3', '11.5'),
 }
-CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 
 
 def _product(sizes: Sequence[int]) -> int:
@@ -166,11 +164,10 @@ def frozen_matrices(model: nn.Module) -> int:
     return sum(b.numel() for name, b in model.named_buffers() if name.endswith('token_mixer.matrix'))
 
 
-def baseline_report(name: str) -> Tuple[float, int, int]:
-    """(params, frozen matrix elements, MACs) of the published classifier ``name`` (e.g. 'caformer_s18'), counted on
-    its config's model at 224x224 as the official numbers were: fvcore on the official model, whose norms
-    (``LayerNormGeneral``, element-wise operations) it does not count, so norms are left out here too."""
-    path = osp.join(CONFIGS, 'classification', f'{name}_in1k.py')
+def baseline_report(path: str) -> Tuple[float, int, int]:
+    """(params, frozen matrix elements, MACs) of a published classifier, counted on the model of its config ``path``
+    (``configs/classification/NAME_in1k.py``) at 224x224 as the official numbers were: fvcore on the official model,
+    whose norms (``LayerNormGeneral``, element-wise operations) it does not count, so norms are left out here too."""
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)  # not the initialisation report of every parameter
@@ -183,10 +180,11 @@ def baseline_report(name: str) -> Tuple[float, int, int]:
     return params, frozen, macs
 
 
-def baseline_row(name: str) -> Tuple[str, str, str]:
-    """(name, Params, MACs) of :func:`baseline_report` at the official README's precision: whole millions for
-    ConvFormer/CAFormer, tenths otherwise, "trainable + frozen" for RandFormer."""
-    params, frozen, macs = baseline_report(name)
+def baseline_row(name: str, config: str) -> Tuple[str, str, str]:
+    """(name, Params, MACs) of :func:`baseline_report` of the classifier ``name`` (e.g. 'caformer_s18') built by its
+    ``config``, at the official README's precision: whole millions for ConvFormer/CAFormer, tenths otherwise,
+    "trainable + frozen" for RandFormer."""
+    params, frozen, macs = baseline_report(config)
     digits = 0 if name.startswith(('caformer', 'convformer')) else 1
     shown = f'{params / 1e6:.{digits}f}' + (f' + {frozen / 1e6:.1f}' if frozen else '')
     return name, shown, f'{macs / 1e9:.1f}'

@@ -9,10 +9,10 @@ import torch
 from pycocotools.coco import COCO
 
 from mmpoolformer.engine.acceleration import bf16_available
-from mmpoolformer.gpu_check.kernel_profile import detector_profiles, kernel_table
-from mmpoolformer.gpu_check.report import markdown_report
-from mmpoolformer.gpu_check.synthetic_coco import COCO_IDS, coco_class_names, write_coco_sized
-from mmpoolformer.gpu_check.training_loop import timed_run
+from mmpoolformer_lab.gpu_check.kernel_profile import detector_profiles, kernel_table
+from mmpoolformer_lab.gpu_check.report import markdown_report
+from mmpoolformer_lab.gpu_check.synthetic_coco import COCO_IDS, coco_class_names, write_coco_sized
+from mmpoolformer_lab.gpu_check.training_loop import timed_run
 from tests.helpers import ROOT, error_line, run_tool_here
 
 SECTIONS = ['## Environment', '## Quickstart (RetinaNet, tools/dist_train.sh)',

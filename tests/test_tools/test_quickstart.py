@@ -87,7 +87,7 @@ def test_plot_log_draws_loss_and_metric(quickstart_runs, tmp_path):
 def test_quickstart_study_judges_each_target_by_the_worst_run():
     """tools/analysis/quickstart_study.py's table: mean, min and max per metric; a target is met only if the worst
     run meets it (metric and wall time alike)."""
-    from mmpoolformer.studies.quickstart import summarise
+    from mmpoolformer_lab.studies.quickstart import summarise
     runs = [(0, 1, 10, 60.0), (1, 1, 16, 54.0), (2, 2, 5, 70.0)]
     results = [dict(model='fpn', seed=seed, threads=threads, amp=False, seconds=60 * minutes, ok=True, iter_s=0.2,
                     metrics={'mIoU': miou}) for seed, threads, minutes, miou in runs]

@@ -1,4 +1,4 @@
-"""The web demo's server-side functions (mmpoolformer/web_demo) on tiny random models: the same predictions as
+"""The web demo's server-side functions (mmpoolformer_lab/web_demo) on tiny random models: the same predictions as
 tools/demo.py and tools/test.py --out, the same drawings as the analysis tools, one-line messages for bad inputs,
 models left out at start-up, and the page reading no file but uploads and examples."""
 import os
@@ -8,8 +8,8 @@ import mmcv
 import numpy as np
 import pytest
 
-from mmpoolformer.web_demo.app import DemoServer
-from mmpoolformer.web_demo.models import ModelSpec, ServedModel, load_models, model_specs, quickstart_specs
+from mmpoolformer_lab.web_demo.app import DemoServer
+from mmpoolformer_lab.web_demo.models import ModelSpec, ServedModel, load_models, model_specs, quickstart_specs
 from tests.helpers import load_tool, run_tool
 from tests.test_web_demo.common import demo_rows, make_data, tiny_model_files, write_image
 

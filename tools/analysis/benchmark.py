@@ -26,14 +26,17 @@ onnx: the exported graph in ONNX Runtime against the same graph in PyTorch eager
 
 Every mode prints median/min/max ms, images/s, peak memory and compile time, and ends with a ``summary:`` line
 (backbone: ``summary: best peer fp32 <ms> ms (<name>); fast fp32 <ms> ms (<x>x); fast bf16 <ms> ms (<x>x)``);
-``--out`` writes the results as JSON. The harness is :mod:`mmpoolformer.benchmark`.
+``--out`` writes the results as JSON. The harness is :mod:`mmpoolformer_lab.benchmark`.
 """
 import argparse
 import json
 
 import torch
 
-from mmpoolformer.benchmark import (
+from mmpoolformer.cli import run_cli
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.fileio import write_text_atomically
+from mmpoolformer_lab.benchmark import (
     LOOP_RUNS,
     benchmark_backbone,
     benchmark_loop,
@@ -41,9 +44,6 @@ from mmpoolformer.benchmark import (
     benchmark_onnx,
     benchmark_train_step,
 )
-from mmpoolformer.cli import run_cli
-from mmpoolformer.errors import ConfigError
-from mmpoolformer.fileio import write_text_atomically
 
 
 def parse_args(argv=None):

@@ -27,9 +27,11 @@ import argparse
 import os.path as osp
 
 from mmpoolformer.analysis.macs import BASELINES, PAPER, arch_report, baseline_row, config_report
-from mmpoolformer.arch_settings import ARCH_SETTINGS
 from mmpoolformer.cli import run_cli
 from mmpoolformer.errors import ConfigError
+from mmpoolformer.models.arch_settings import ARCH_SETTINGS
+
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')  # this checkout's
 
 
 def print_rows(title: str, rows, skipped) -> None:
@@ -57,7 +59,8 @@ def print_table(which: str = 'all') -> None:
         print('| model | Params (M) | MACs (G) | official Params (M) | official MACs (G) |')
         print('| --- | --- | --- | --- | --- |')
         for name, (official_params, official_macs) in BASELINES.items():
-            print('| ' + ' | '.join(baseline_row(name)) + f' | {official_params} | {official_macs} |')
+            config = osp.join(CONFIGS, 'classification', f'{name}_in1k.py')
+            print('| ' + ' | '.join(baseline_row(name, config)) + f' | {official_params} | {official_macs} |')
 
 
 def main(argv=None) -> None:

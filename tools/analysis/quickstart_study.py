@@ -20,7 +20,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from mmpoolformer.fileio import write_text_atomically
-from mmpoolformer.studies.quickstart import TARGETS, run_one, summarise
+from mmpoolformer_lab.studies.quickstart import TARGETS, run_one, summarise
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,7 @@ from typing import Dict
 
 import torch
 
-from ..models.names import BackboneName
+from mmpoolformer.models.names import BackboneName
 
 # the official definitions (sail-sg/metaformer metaformer_baselines.py) per stage: token mixer; and which families'
 # classifiers are MLP heads

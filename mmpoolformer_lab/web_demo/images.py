@@ -11,9 +11,9 @@ from typing import Iterable, List, Tuple
 import mmcv
 import numpy as np
 
-from ..apis import read_image
-from ..datasets.loading import UnreadableImageError
-from ..errors import DataError
+from mmpoolformer.apis import read_image
+from mmpoolformer.datasets.loading import UnreadableImageError
+from mmpoolformer.errors import DataError
 
 MAX_SIDE = 2048  # px: a larger image's long side is resized to this before it reaches a model
 MAX_UPLOAD_MB = 25

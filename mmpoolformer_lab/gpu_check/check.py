@@ -9,7 +9,7 @@ Steps, each recorded whatever its outcome (a failed step is reported with its la
    Mask R-CNN and of MMDetection's own R50 RetinaNet and Mask R-CNN (through ``mmdet::`` bases) at the configs' batch
    size, in fp32, AMP fp16 and AMP bf16 (:mod:`.training_loop`), with the time of the configs' whole schedule;
 4. the backbone's training step against timm's ``features_only`` model
-   (:func:`mmpoolformer.benchmark.benchmark_train_step` with ``match_timm``): eager, channels_last, compiled, bf16;
+   (:func:`mmpoolformer_lab.benchmark.benchmark_train_step` with ``match_timm``): eager, channels_last, compiled, bf16;
 5. the CUDA paths CPU tests cannot reach, each a line that passed, failed or was not run: fp16 AMP with dynamic loss
    scaling, bf16 AMP, ``--compile`` training, CUDA NMS and RoIAlign, SyncBN under ``dist_train.sh``;
 6. the goals: RetinaNet-S12 at least as many images/s as R50 RetinaNet under AMP with no more memory, and the
@@ -32,13 +32,14 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from mmengine.config import Config
 
+from mmpoolformer.collect_env import collect_env
+from mmpoolformer.demo_data import ensure_demo_data
+from mmpoolformer.engine.acceleration import bf16_available
+from mmpoolformer.evaluation.printed_metrics import printed_metrics
+from mmpoolformer.fileio import write_text_atomically
+from mmpoolformer.training_log import training_records
+
 from ..benchmark import benchmark_train_step
-from ..collect_env import collect_env
-from ..demo_data import ensure_demo_data
-from ..engine.acceleration import bf16_available
-from ..evaluation.printed_metrics import printed_metrics
-from ..fileio import write_text_atomically
-from ..training_log import training_records
 from .cuda_ops import cuda_ops_match_cpu
 from .kernel_profile import backbone_profiles, detector_profiles
 from .report import markdown_report

@@ -13,9 +13,9 @@ import subprocess
 import time
 from typing import Callable
 
-from ..errors import ConfigError
-from ..evaluation.printed_metrics import printed_metrics
-from ..training_log import training_records
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.evaluation.printed_metrics import printed_metrics
+from mmpoolformer.training_log import training_records
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

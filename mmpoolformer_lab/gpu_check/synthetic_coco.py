@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..demo_data import make_scene, polygons, write_jpeg
+from mmpoolformer.demo_data import make_scene, polygons, write_jpeg
 
 # COCO 2017's category ids, in the order of its 80 class names (mmdet's CocoDataset.METAINFO['classes'])
 COCO_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32, 33,

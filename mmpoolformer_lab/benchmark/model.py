@@ -8,11 +8,12 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..apis import build_test_model, make_test_batch
-from ..deployment import OnnxModel, export_onnx
-from ..deployment.onnx_model import build_graph, model_kind
-from ..engine.acceleration import accelerate, bf16_available
-from ..errors import ConfigError
+from mmpoolformer.apis import build_test_model, make_test_batch
+from mmpoolformer.deployment import OnnxModel, export_onnx
+from mmpoolformer.deployment.onnx_model import build_graph, model_kind
+from mmpoolformer.engine.acceleration import accelerate, bf16_available
+from mmpoolformer.errors import ConfigError
+
 from .compare import max_diff, relative_error
 from .measure import Variant, no_grad_call, table, time_interleaved
 

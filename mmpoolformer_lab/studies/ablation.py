@@ -30,12 +30,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
-from ..analysis.macs import config_report
-from ..demo_data import demo_data_complete, make_demo_data
-from ..errors import ConfigError
-from ..evaluation.printed_metrics import printed_metrics
-from ..fileio import write_atomically, write_text_atomically
-from ..models import MetaFormer
+from mmpoolformer.analysis.macs import config_report
+from mmpoolformer.demo_data import demo_data_complete, make_demo_data
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.evaluation.printed_metrics import printed_metrics
+from mmpoolformer.fileio import write_atomically, write_text_atomically
+from mmpoolformer.models import MetaFormer
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

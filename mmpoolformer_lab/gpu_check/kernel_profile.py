@@ -2,7 +2,7 @@
 
 Two comparisons back the goals of the check: RetinaNet-S12 against MMDetection's R50 RetinaNet (the whole detector's
 loss step under autocast, on MMDetection's random demo batch) and the backbone's fast path against timm's eager model
-(:func:`mmpoolformer.benchmark.train_step.loss_and_grads`). Each side gets the table of its most expensive kernels
+(:func:`mmpoolformer_lab.benchmark.train_step.loss_and_grads`). Each side gets the table of its most expensive kernels
 (CUDA kernels' own device time on a GPU; operators' own CPU time on a CPU), so that a missed goal comes with where the
 time goes.
 """
@@ -13,12 +13,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch.profiler import ProfilerActivity, profile
 
+from mmpoolformer.engine.acceleration import bf16_available
+from mmpoolformer.engine.fp32_ops import keep_in_fp32
+from mmpoolformer.models.names import parse_backbone_name
+
 from ..benchmark.peers import build_ours, build_timm
 from ..benchmark.synthetic_weights import official_weights
 from ..benchmark.train_step import train_step
-from ..engine.acceleration import bf16_available
-from ..engine.fp32_ops import keep_in_fp32
-from ..models.names import parse_backbone_name
 
 
 def _synchronize(device: torch.device) -> None:
@@ -91,7 +92,7 @@ def detector_profiles(configs: dict, device: torch.device, batch: int, shape, to
 
 def backbone_profiles(arch: str, shape, batch: int, depths, device: torch.device, compiled: bool,
                       top: int = 10) -> dict:
-    """``kernel_table`` of the backbone's training step (:func:`mmpoolformer.benchmark.train_step.train_step`) on
+    """``kernel_table`` of the backbone's training step (:func:`mmpoolformer_lab.benchmark.train_step.train_step`) on
     random (``batch``, 3, *``shape``) inputs: ours on the fast path (channels_last, bf16 autocast where the device has
     it, compiled if ``compiled``) and timm's ``features_only`` model eager in the same precision, both with the same
     synthetic weights and no output norms."""

@@ -6,9 +6,10 @@ from typing import Callable, Dict, Optional, Sequence
 
 import torch
 
-from ..engine.acceleration import bf16_available
-from ..errors import ConfigError
-from ..models.names import parse_backbone_name
+from mmpoolformer.engine.acceleration import bf16_available
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.models.names import parse_backbone_name
+
 from .compare import gradient_difference
 from .measure import Variant, table, time_interleaved
 from .peers import build_ours, peer_builders

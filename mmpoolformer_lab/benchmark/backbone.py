@@ -9,12 +9,13 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..analysis.compute_floor import compute_floor, matmul_peak_gmacs
-from ..engine.acceleration import accelerate, bf16_available
-from ..errors import ConfigError
-from ..fileio import write_atomically
-from ..models import MetaFormer
-from ..models.names import BackboneName, parse_backbone_name
+from mmpoolformer.analysis.compute_floor import compute_floor, matmul_peak_gmacs
+from mmpoolformer.engine.acceleration import accelerate, bf16_available
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.fileio import write_atomically
+from mmpoolformer.models import MetaFormer
+from mmpoolformer.models.names import BackboneName, parse_backbone_name
+
 from .compare import max_diff, output_scale, relative_error
 from .measure import Variant, no_grad_call, table, time_interleaved
 from .peers import build_ours, checked_peers, peer_bf16_error, stage_outputs_without_norm

@@ -13,9 +13,10 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from ..checkpoint import convert_weights
-from ..errors import ConfigError
-from ..models.names import BackboneName, create_backbone
+from mmpoolformer.checkpoint import convert_weights
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.models.names import BackboneName, create_backbone
+
 from .compare import max_diff, output_scale, relative_error
 from .measure import Variant, no_grad_call
 from .synthetic_weights import mmpretrain_arch

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from ..training_log import training_records
+from mmpoolformer.training_log import training_records
 
 # run name -> tools/train.py flags
 PRECISIONS = {'fp32': [], 'AMP fp16': ['--amp', '--amp-dtype', 'fp16'], 'AMP bf16': ['--amp', '--amp-dtype', 'bf16']}

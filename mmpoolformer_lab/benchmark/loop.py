@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 import torch
 from mmengine.config import Config
 
-from ..errors import ConfigError
-from ..training_log import training_records
+from mmpoolformer.errors import ConfigError
+from mmpoolformer.training_log import training_records
 
 # run name -> its tools/train.py flags
 LOOP_RUNS = {'fp32': [], 'amp': ['--amp'], 'compile': ['--compile'], 'amp+compile': ['--amp', '--compile']}

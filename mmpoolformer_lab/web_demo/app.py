@@ -11,7 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, UserError
+from mmpoolformer.errors import ConfigError, DataError, UserError
+
 from .images import MAX_SIDE, MAX_UPLOAD_MB, allowed_file, read_upload
 from .models import LOWEST_SCORE_THR, MixerComparison, ServedModel
 

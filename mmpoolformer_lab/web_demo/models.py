@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..analysis.cam import cam_drawing
-from ..analysis.erf import (
+from mmpoolformer.analysis.cam import cam_drawing
+from mmpoolformer.analysis.erf import (
     IMAGENET,
     MIXERS,
     arch_backbones,
@@ -30,12 +30,12 @@ from ..analysis.erf import (
     normalise,
     preprocessor_norm,
 )
-from ..analysis.featmap import feature_map_drawing
-from ..apis import found_rows, init_model, predict, prepare_inputs, render
-from ..deployment import OnnxModel
-from ..engine.acceleration import accelerate
-from ..errors import ConfigError, FastInferenceError, UserError
-from ..tasks import task_of
+from mmpoolformer.analysis.featmap import feature_map_drawing
+from mmpoolformer.apis import found_rows, init_model, predict, prepare_inputs, render
+from mmpoolformer.deployment import OnnxModel
+from mmpoolformer.engine.acceleration import accelerate
+from mmpoolformer.errors import ConfigError, FastInferenceError, UserError
+from mmpoolformer.tasks import task_of
 
 LOWEST_SCORE_THR = 0.05  # the page's slider starts here; the models' own test thresholds are lowered to it
 
