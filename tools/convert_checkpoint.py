@@ -12,8 +12,7 @@ it opens with ``torch.load(DST, weights_only=True)``.
 import argparse
 import os.path as osp
 
-from mmpoolformer.checkpoint import convert_weights, read_weights, save_checkpoint_file, unwrap_state_dict
-from mmpoolformer.checkpoint.formats import guess_arch
+from mmpoolformer.checkpoint import convert_weights, read_weights, save_checkpoint_file, stored_arch, unwrap_state_dict
 from mmpoolformer.cli import run_cli
 
 
@@ -28,7 +27,7 @@ def main():
                                 prefix=args.prefix, source=args.src)
     state = converted.full_state_dict()
     meta = dict(converted_from=osp.basename(args.src), source_layout=converted.layout,
-                arch=guess_arch(converted.backbone))
+                arch=stored_arch(converted.backbone))
     save_checkpoint_file(dict(meta=meta, state_dict=state), args.dst, what='converted checkpoint')
     print(f'wrote {args.dst}: {len(converted.backbone)} backbone tensors (arch {meta["arch"]}, from the '
           f'{converted.layout} layout), {len(converted.outside)} other tensors kept, {len(converted.dropped)} '

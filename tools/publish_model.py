@@ -12,7 +12,7 @@ import os
 import os.path as osp
 
 from mmpoolformer.checkpoint import load_checkpoint_file, save_checkpoint_file
-from mmpoolformer.checkpoint.io import sha256_of
+from mmpoolformer.checkpoint.reading import sha256_of
 from mmpoolformer.cli import run_cli
 from mmpoolformer.errors import CheckpointError
 

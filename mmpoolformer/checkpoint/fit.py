@@ -10,8 +10,8 @@ import torch
 from mmengine.logging import print_log
 
 from ..errors import CheckpointError
-from .formats import convert_weights, guess_arch, to_model_layout, unwrap_state_dict
-from .io import read_weights
+from .layouts import convert_weights, stored_arch, to_model_layout, unwrap_state_dict
+from .reading import MapLocation, read_weights
 from .trust import load_checkpoint_file
 
 
@@ -96,7 +96,7 @@ def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, 
     own = model.state_dict()
     label = model_label(model)
     fresh = check_fit(own, converted.backbone, f'{checkpoint} ({converted.layout} layout, arch '
-                                               f'{guess_arch(converted.backbone)})',
+                                               f'{stored_arch(converted.backbone)})',
                       label, 'use the file made for this arch or change arch', may_lack=_is_out_norm,
                       may_have_extra=_is_out_norm)
     to_load = {k: v for k, v in converted.backbone.items() if k in own}
@@ -112,14 +112,16 @@ def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, 
 
 
 def read_model_checkpoint(model: torch.nn.Module, filename: str, trust: bool = False,
-                          whole_model: bool = False) -> dict:
+                          whole_model: bool = False, map_location: MapLocation = 'cpu') -> dict:
     """Read the whole-model checkpoint ``filename`` for ``model``: the one sequence every caller uses
     (``load_from``, ``--resume``, testing, :func:`mmpoolformer.apis.init_model`).
 
-    The file is read safely (full unpickling only for a trusted file, :func:`~.trust.load_checkpoint_file`), its
-    encoded objects rebuilt, its weights renamed to the model's layout (:func:`~.formats.to_model_layout`) and
-    checked against the model (:func:`check_model_fit`; every tensor both ways with ``whole_model``). Returns the
-    checkpoint dict, ``state_dict`` in model layout and the other entries (``meta``, optimizer, ...) kept."""
-    checkpoint = to_model_layout(load_checkpoint_file(filename, trust=trust), model.state_dict().keys())
+    The file is read safely onto ``map_location`` (full unpickling only for a trusted file,
+    :func:`~.trust.load_checkpoint_file`), its encoded objects rebuilt, its weights renamed to the model's layout
+    (:func:`~.layouts.to_model_layout`) and checked against the model (:func:`check_model_fit`; every tensor both
+    ways with ``whole_model``). Returns the checkpoint dict, ``state_dict`` in model layout and the other entries
+    (``meta``, optimizer, ...) kept."""
+    checkpoint = to_model_layout(load_checkpoint_file(filename, trust=trust, map_location=map_location),
+                                 model.state_dict().keys())
     check_model_fit(model, checkpoint['state_dict'], filename, whole_model=whole_model)
     return checkpoint

@@ -1,4 +1,4 @@
-"""Recognise PoolFormer weight layouts and rename them to mmpoolformer's (see ``models/metaformer.py``).
+"""The key layouts of weight files, recognised and renamed to mmpoolformer's (see ``models/metaformer.py``).
 
 Layouts understood (detected from the key names, after unwrapping ``state_dict``/``model`` and a ``module.`` or
 ``backbone.`` prefix):
@@ -11,9 +11,21 @@ Layouts understood (detected from the key names, after unwrapping ``state_dict``
   classifier ``head.norm``/``head.fc``).
 - ``mmpoolformer``: this toolbox's own names.
 
-The MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2, IdentityFormer, RandFormer; official and timm)
-are recognised too and renamed by ``baseline_formats.py``; their classifier pools before its final norm, so that norm
-goes to the neck (``neck.norm``, :class:`~mmpoolformer.models.GlobalPoolNorm`).
+The MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2, IdentityFormer, RandFormer) come in two layouts:
+
+- ``official`` (sail-sg/metaformer ``<name>.pth``): ``downsample_layers.0.{conv,post_norm}`` (stem),
+  ``downsample_layers.i.{pre_norm,conv}``, ``stages.i.j.*`` (blocks; ``res_scaleK.scale``, RandFormer's
+  ``token_mixer.random_matrix``), classifier ``norm.*`` and ``head.*`` (a linear layer, or ``head.{fc1,norm,fc2}``).
+- ``timm`` (``timm/<name>.sail_in1k``): timm's PoolFormer names plus ``stem.norm``, ``stages.i.downsample.norm``,
+  ``res_scaleK.scale``, and an MLP head ``head.fc.{fc1,norm,fc2}``.
+
+Both keep linear layers as linear weights (timm as 1x1 convolutions outside attention stages); the backbone here
+keeps 1x1 convolutions in all stages, so 2-d weights of the MLP and the separable convolution get two unit axes.
+Their classifier pools before its final norm, so that norm goes to the neck (``neck.norm``,
+:class:`~mmpoolformer.models.GlobalPoolNorm`); an MLP head is returned under ``mlp.{fc1,norm,fc2}.*``.
+
+Each layout has one renamer, ``key -> (part, new name)`` with part ``'backbone'`` or ``'classifier'`` (new name
+``None`` for a key the layout does not know), and :func:`stored_arch` is the one reverse arch lookup.
 
 The official ``network`` list holds, in order, each stage's blocks, preceded (from stage 2 on) by its downsampling
 convolution (``network.N.proj``) and, in the attention hybrids ``metaformer_pppa/ppaa_s12_224``, by a position
@@ -33,11 +45,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import torch
 
-from ..arch_settings import ARCH_SETTINGS
 from ..errors import CheckpointError
-from .baseline_formats import baseline_arch_name, convert_baseline, is_baseline
+from ..models.arch_settings import FAMILY_ARCH_SETTINGS  # noqa: I001  (first: see models/__init__.py)
 
 WRAPPER_KEYS = ('state_dict', 'model', 'module')
+# where a model file keeps its backbone, searched in this order
+BACKBONE_PREFIXES = ('', 'backbone.')
+Renamer = Callable[[str], Tuple[str, Optional[str]]]
 
 
 @dataclass
@@ -127,15 +141,35 @@ def detect_layout(keys) -> Optional[str]:
     return None
 
 
+def is_baseline(keys, layout: str) -> bool:
+    """Whether the keys (prefix removed) of a file in ``layout`` are a MetaFormer baseline's."""
+    keys = set(keys)
+    if layout == 'official':
+        return 'downsample_layers.0.conv.weight' in keys
+    if layout == 'timm':
+        return 'stem.norm.weight' in keys
+    return 'stem_norm.weight' in keys
+
+
+def backbone_prefix(state: Dict[str, torch.Tensor]) -> Tuple[Optional[str], Optional[str]]:
+    """(prefix, layout) of the first of :data:`BACKBONE_PREFIXES` under which ``state`` holds a known layout, else
+    (None, None)."""
+    for candidate in BACKBONE_PREFIXES:
+        layout = detect_layout(k[len(candidate):] for k in state if k.startswith(candidate))
+        if layout:
+            return candidate, layout
+    return None, None
+
+
 def _find_prefix(state: Dict[str, torch.Tensor], prefix: Optional[str], source: str) -> str:
     if prefix is not None:
         if not any(k.startswith(prefix) for k in state):
             raise CheckpointError(f'checkpoint {source} has no key starting with prefix "{prefix}"; fix the prefix '
                                   f'or leave it unset to detect it')
         return prefix
-    for candidate in ('', 'backbone.'):
-        if detect_layout(k[len(candidate):] for k in state if k.startswith(candidate)):
-            return candidate
+    found, _ = backbone_prefix(state)
+    if found is not None:
+        return found
     sample = ', '.join(sorted(state)[:4])
     raise CheckpointError(f'checkpoint {source} is not in a PoolFormer layout this toolbox knows (first keys: '
                           f'{sample}); expected official, timm, mmpretrain or mmpoolformer weights of PoolFormer or '
@@ -164,54 +198,97 @@ def _official_network(keys) -> Dict[int, Tuple[str, int]]:
     return parts
 
 
-def _official_renamer(keys) -> Callable[[str], Optional[str]]:
-    """Official/mmpretrain name -> ours (None for classifier keys), for the ``network`` layout of ``keys``."""
+def _official_renamer(keys) -> Renamer:
+    """The renamer of the official (and mmpretrain) PoolFormer layout, for the ``network`` list of ``keys``."""
     network = _official_network(keys)
 
-    def rename(key: str) -> Optional[str]:
+    def rename(key: str) -> Tuple[str, Optional[str]]:
         if key.startswith('patch_embed.proj.'):
-            return 'stem.' + key[len('patch_embed.proj.'):]
+            return 'backbone', 'stem.' + key[len('patch_embed.proj.'):]
         match = re.match(r'network\.(\d+)\.(.*)$', key)
         if match:
             part, stage = network[int(match.group(1))]
             rest = match.group(2)
             if part == 'downsample':
-                return f'stages.{stage}.downsample.' + rest[len('proj.'):]
+                return 'backbone', f'stages.{stage}.downsample.' + rest[len('proj.'):]
             if part == 'pos_embed':
-                return f'stages.{stage}.pos_embed.weight'
+                return 'backbone', f'stages.{stage}.pos_embed.weight'
             rest = rest.replace('layer_scale_1', 'layer_scale1').replace('layer_scale_2', 'layer_scale2')
-            return f'stages.{stage}.blocks.{rest}'
+            return 'backbone', f'stages.{stage}.blocks.{rest}'
         match = re.match(r'norm(\d+)\.(.*)$', key)
         if match:
             index = int(match.group(1))
             stage = network[index][1] if index in network else index // 2
-            return f'out_norms.{stage}.{match.group(2)}'
-        if key.startswith(('norm.', 'head.')):
-            return None
-        return key
+            return 'backbone', f'out_norms.{stage}.{match.group(2)}'
+        if key.startswith('norm.'):
+            return 'classifier', key
+        if key.startswith('head.'):
+            return 'classifier', 'fc.' + key[len('head.'):]
+        return 'backbone', key
 
     return rename
 
 
-# where each layout keeps its image classifier: source key prefix -> ConvertedWeights.classifier prefix
-CLASSIFIER_NAMES = {'official': (('norm.', 'norm.'), ('head.', 'fc.')),
-                    'timm': (('head.norm.', 'norm.'), ('head.fc.', 'fc.'))}
+def _block_rest(rest: str) -> str:
+    """A block's own key in timm's and the official baselines' names -> ours."""
+    rest = re.sub(r'^(layer|res)_scale([12])\.scale$', r'\1_scale\2', rest)
+    return rest.replace('token_mixer.random_matrix', 'token_mixer.matrix')
 
 
-def _classifier_name(layout: str, key: str) -> Optional[str]:
-    for source, target in CLASSIFIER_NAMES.get(layout, ()):
-        if key.startswith(source):
-            return target + key[len(source):]
-    return None
-
-
-def _rename_timm(key: str) -> Optional[str]:
-    if key.startswith('stem.conv.'):
-        return 'stem.' + key[len('stem.conv.'):]
+def _rename_official_baseline(key: str) -> Tuple[str, Optional[str]]:
+    """The renamer of the official MetaFormer baselines' layout."""
+    match = re.match(r'downsample_layers\.(\d+)\.(pre_norm|conv|post_norm)\.(.*)$', key)
+    if match:
+        stage, part, rest = int(match.group(1)), match.group(2), match.group(3)
+        if stage == 0:
+            return 'backbone', ('stem.' if part == 'conv' else 'stem_norm.') + rest
+        return 'backbone', f'stages.{stage}.' + ('downsample.' if part == 'conv' else 'downsample_norm.') + rest
+    match = re.match(r'stages\.(\d+)\.(\d+)\.(.*)$', key)
+    if match:
+        return 'backbone', f'stages.{match.group(1)}.blocks.{match.group(2)}.{_block_rest(match.group(3))}'
+    if key.startswith('norm.'):
+        return 'classifier', key
+    match = re.match(r'head\.(fc1|norm|fc2)\.(.*)$', key)
+    if match:
+        return 'classifier', f'mlp.{match.group(1)}.{match.group(2)}'
     if key.startswith('head.'):
-        return None
-    key = re.sub(r'^(stages\.\d+\.downsample)\.conv\.', r'\1.', key)
-    return re.sub(r'\.layer_scale([12])\.scale$', r'.layer_scale\1', key)
+        return 'classifier', 'fc.' + key[len('head.'):]
+    return 'backbone', None
+
+
+def _rename_timm(key: str) -> Tuple[str, Optional[str]]:
+    """The renamer of timm's layout, PoolFormer's and the baselines' (which add the stem and downsampling norms,
+    residual scales and an MLP head)."""
+    match = re.match(r'stem\.(conv|norm)\.(.*)$', key)
+    if match:
+        return 'backbone', ('stem.' if match.group(1) == 'conv' else 'stem_norm.') + match.group(2)
+    match = re.match(r'stages\.(\d+)\.downsample\.(norm|conv)\.(.*)$', key)
+    if match:
+        part = 'downsample.' if match.group(2) == 'conv' else 'downsample_norm.'
+        return 'backbone', f'stages.{match.group(1)}.{part}{match.group(3)}'
+    match = re.match(r'stages\.(\d+)\.blocks\.(\d+)\.(.*)$', key)
+    if match:
+        return 'backbone', f'stages.{match.group(1)}.blocks.{match.group(2)}.{_block_rest(match.group(3))}'
+    if key.startswith('head.norm.'):
+        return 'classifier', key[len('head.'):]
+    match = re.match(r'head\.fc\.(fc1|norm|fc2)\.(.*)$', key)
+    if match:
+        return 'classifier', f'mlp.{match.group(1)}.{match.group(2)}'
+    if key.startswith('head.fc.'):
+        return 'classifier', key[len('head.'):]
+    return 'backbone', None
+
+
+def _renamer(layout: str, baseline: bool, keys) -> Renamer:
+    if layout == 'mmpoolformer':
+        return lambda key: ('backbone', key)
+    if layout == 'timm':
+        return _rename_timm
+    return _rename_official_baseline if baseline else _official_renamer(keys)
+
+
+# 1x1 convolutions here that the baselines' files may keep as linear weights
+_POINTWISE = re.compile(r'\.(mlp\.fc[12]|token_mixer\.pwconv[12])\.weight$')
 
 
 def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None,
@@ -225,33 +302,46 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
     outside = {k: v for k, v in state.items() if not k.startswith(prefix)}
     baseline = is_baseline(inner, layout)
     result = ConvertedWeights(backbone={}, prefix=prefix, layout=layout, outside=outside, baseline=baseline)
-    if baseline and layout != 'mmpoolformer':
-        backbone, result.classifier, classifier_keys, unknown = convert_baseline(inner, layout)
-        result.backbone = dict(backbone, **{k: inner[k] for k in unknown})  # unknown keys: refused by the fit check
-        result.dropped = [prefix + k for k in classifier_keys]
-        return result
-    rename = {'official': _official_renamer(inner), 'timm': _rename_timm, 'mmpoolformer': lambda k: k}[layout]
     if outside and all(k.startswith('head.') for k in outside):  # an image classifier (mmpretrain): drop its head
         result.dropped.extend(sorted(outside))
         result.classifier = {k.replace('head.fc.', 'fc.', 1): v for k, v in outside.items()
                              if k.startswith('head.fc.')}
         result.outside = {}
+    rename = _renamer(layout, baseline, inner)
     for key, value in inner.items():
-        new_key = rename(key)
-        if new_key is None:
+        part, new_key = rename(key)
+        if part == 'classifier':
             result.dropped.append(prefix + key)
-            classifier_key = _classifier_name(layout, key)
-            if classifier_key is not None:
-                result.classifier[classifier_key] = value
+            result.classifier[new_key] = value
             continue
-        if re.search(r'\.layer_scale[12]$', new_key):
+        if new_key is None:  # a key the layout does not know: kept, so the fit check refuses it by name
+            new_key = key
+        elif re.search(r'\.layer_scale[12]$', new_key):
             value = value.reshape(-1)  # timm stores (C, 1, 1)
+        elif _POINTWISE.search(new_key) and value.dim() == 2:
+            value = value[:, :, None, None]
         result.backbone[new_key] = value
     return result
 
 
-def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
-    """Describe the architecture stored in converted backbone weights, e.g. "s12" or "depths [2, 2, 6, 2]..."."""
+def baseline_family(backbone: Dict[str, torch.Tensor]) -> str:
+    """The family converted baseline weights belong to, from their token-mixer tensors: 'caformer', 'convformer',
+    'randformer', or 'poolformerv2/identityformer' (their tensors are the same: neither mixer has parameters)."""
+    def has(stage: int, name: str) -> bool:
+        return any(re.match(rf'stages\.{stage}\.blocks\.\d+\.token_mixer\.{name}', k) for k in backbone)
+
+    last = max(int(m.group(1)) for k in backbone for m in [re.match(r'stages\.(\d+)\.', k)] if m)
+    if has(0, 'pwconv1'):
+        return 'caformer' if has(last, 'qkv') else 'convformer'
+    if any(has(stage, 'matrix') for stage in range(last + 1)):
+        return 'randformer'
+    return 'poolformerv2/identityformer'
+
+
+def stored_arch(backbone: Dict[str, torch.Tensor]) -> str:
+    """The architecture stored in converted backbone weights, by the one reverse lookup of the arch tables:
+    PoolFormer's size (``'s12'``), a baseline's ``family_size`` (``'caformer_s18'``; ``'poolformerv2_s12/
+    identityformer_s12'`` where the tensors cannot tell), else the family with its depths and widths."""
     depths, dims = [], []
     for stage in range(8):
         blocks = {int(m.group(1)) for k in backbone for m in [re.match(rf'stages\.{stage}\.blocks\.(\d+)\.', k)] if m}
@@ -260,12 +350,12 @@ def guess_arch(backbone: Dict[str, torch.Tensor]) -> str:
         depths.append(max(blocks) + 1)
         dims.append(backbone[f'stages.{stage}.blocks.0.norm1.weight'].shape[0]
                     if f'stages.{stage}.blocks.0.norm1.weight' in backbone else None)
-    if 'stem_norm.weight' in backbone:
-        return baseline_arch_name(backbone, depths, dims)
-    for name, arch in ARCH_SETTINGS.items():
+    families = baseline_family(backbone).split('/') if 'stem_norm.weight' in backbone else ['poolformer']
+    for size, arch in FAMILY_ARCH_SETTINGS[families[0]].items():
         if arch['depths'] == depths and arch['embed_dims'] == dims:
-            return name
-    return f'depths {depths}, embed_dims {dims}'
+            return '/'.join(size if family == 'poolformer' else f'{family}_{size}' for family in families)
+    family = '' if families == ['poolformer'] else '/'.join(families) + ' '
+    return f'{family}depths {depths}, embed_dims {dims}'
 
 
 def to_model_layout(checkpoint: dict, model_keys: Iterable[str] = ()) -> dict:
@@ -278,9 +368,8 @@ def to_model_layout(checkpoint: dict, model_keys: Iterable[str] = ()) -> dict:
     wrapped = 'state_dict' in checkpoint
     state = strip_module_prefix(checkpoint['state_dict'] if wrapped else checkpoint)
     final_norm = 'neck' if 'neck.norm.weight' in set(model_keys) else 'backbone'
-    for prefix in ('backbone.', ''):
-        if detect_layout(k[len(prefix):] for k in state if k.startswith(prefix)) in ('official', 'timm'):
-            state = convert_weights(state, prefix=prefix).model_state_dict(final_norm)
-            break
+    prefix, layout = backbone_prefix(state)
+    if layout in ('official', 'timm'):
+        state = convert_weights(state, prefix=prefix).model_state_dict(final_norm)
     state = OrderedDict(state)  # as torch state dicts are (MMEngine's loader sets their _metadata)
     return dict(checkpoint, state_dict=state) if wrapped else dict(state_dict=state)

@@ -1,4 +1,5 @@
-"""Reading weight files safely: local paths or URLs, never executing code from a file unless told it is trusted."""
+"""Reading weight files: a path or URL resolved to a local file once, then read safely, never executing code from a
+file unless told it is trusted (which files to trust: :mod:`.trust`)."""
 import hashlib
 import os
 import os.path as osp
@@ -9,7 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from typing import Any
+from typing import Any, Callable, Union
 
 import torch
 
@@ -17,6 +18,7 @@ from ..errors import CheckpointError, UnsafeCheckpointError
 
 DOWNLOAD_TIMEOUT_S = 20
 GENERIC_NAMES = ('model.safetensors', 'pytorch_model.bin')
+MapLocation = Union[str, torch.device, Callable, dict]  # what torch.load's map_location takes
 
 
 def cached_download(url: str) -> str:
@@ -88,18 +90,23 @@ def _newest_checkpoint_in(folder: str):
     return max(files, key=osp.getmtime) if files else None
 
 
-def read_weights(path_or_url: str, trusted: bool = False) -> Any:
-    """Load a torch weight file onto the CPU.
+def read_weights(path_or_url: str, trusted: bool = False, map_location: MapLocation = 'cpu') -> Any:
+    """Load the torch weight file ``path_or_url`` (a path or http(s) URL, :func:`resolve_path`) onto the CPU or
+    ``map_location``: :func:`read_local` of the resolved file."""
+    return read_local(resolve_path(path_or_url), trusted, map_location)
+
+
+def read_local(path: str, trusted: bool = False, map_location: MapLocation = 'cpu') -> Any:
+    """Load the local torch weight file ``path`` (its tensors onto ``map_location``, as ``torch.load`` takes it).
 
     Files are read with ``torch.load(weights_only=True)``, which cannot run code (safetensors files, e.g. timm's
     hub ``model.safetensors``, with the safetensors reader). A file that needs full unpickling
     is refused unless ``trusted=True``. A truncated or non-torch file is refused with a one-line reason.
     """
-    path = resolve_path(path_or_url)
     if is_safetensors(path):
-        return read_safetensors(path)
+        return read_safetensors(path, map_location if isinstance(map_location, str) else 'cpu')
     try:
-        return torch.load(path, map_location='cpu', weights_only=not trusted)
+        return torch.load(path, map_location=map_location, weights_only=not trusted)
     except pickle.UnpicklingError as exc:
         needed = re.search(r'GLOBAL ([\w.]+)', str(exc))
         if 'weights_only' in str(exc).lower() or needed:
@@ -124,12 +131,13 @@ def is_safetensors(path: str) -> bool:
     return len(head) == 9 and head[8:9] == b'{' and int.from_bytes(head[:8], 'little') < 1 << 30
 
 
-def read_safetensors(path: str) -> dict:
-    """The tensors of a safetensors file (e.g. a hub ``model.safetensors``), on the CPU; the format holds no code."""
+def read_safetensors(path: str, device: str = 'cpu') -> dict:
+    """The tensors of a safetensors file (e.g. a hub ``model.safetensors``), on ``device``; the format holds no
+    code."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
     try:
-        return load_file(path, device='cpu')
+        return load_file(path, device=device)
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f'checkpoint {path} is truncated or not a safetensors file ({exc}); download it '
                               f'again') from None

@@ -10,7 +10,7 @@ import os.path as osp
 import torch
 
 from ..errors import CheckpointError, UnsafeCheckpointError
-from .io import read_weights, resolve_path, sha256_of
+from .reading import MapLocation, read_local, resolve_path, sha256_of
 from .safe_format import decode_in_place
 
 TRUST_RECORD = '.mmpoolformer-written.sha256'
@@ -26,15 +26,16 @@ def written_by_us(path: str) -> bool:
         return any(line.rstrip('\n') == wanted for line in f)
 
 
-def load_checkpoint_file(filename: str, trust: bool = False) -> dict:
-    """Load a checkpoint for resuming or testing: safely if possible, in full if an earlier version of this toolbox
-    wrote it or ``trust``; the objects :mod:`.safe_format` encoded are rebuilt."""
+def load_checkpoint_file(filename: str, trust: bool = False, map_location: MapLocation = 'cpu') -> dict:
+    """Load a checkpoint for resuming or testing (its path or URL resolved once, its tensors onto ``map_location``):
+    safely if possible, in full if an earlier version of this toolbox wrote it or ``trust``; the objects
+    :mod:`.safe_format` encoded are rebuilt (here, once)."""
     path = resolve_path(filename)
     try:
-        checkpoint = read_weights(path)
+        checkpoint = read_local(path, map_location=map_location)
     except UnsafeCheckpointError:
         if trust or written_by_us(path):
-            return torch.load(path, map_location='cpu', weights_only=False)
+            return torch.load(path, map_location=map_location, weights_only=False)
         raise CheckpointError(f'checkpoint {path} holds objects that safe loading refuses and was not written by '
                               f'this toolbox (no matching hash in {TRUST_RECORD} beside it); only if you trust it, '
                               f'pass --trust-checkpoint') from None

@@ -19,7 +19,7 @@ from mmengine.runner import BaseLoop, Runner, find_latest_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..checkpoint import read_model_checkpoint
-from ..checkpoint.safe_format import decode_in_place, encode_in_place, payload_size
+from ..checkpoint.safe_format import encode_in_place, payload_size
 from ..datasets.loading import DATASET_FIX, UnreadableImageError, use_checked_loading
 from ..errors import DeviceError, UserError
 from ..evaluation import replace_metrics
@@ -217,8 +217,7 @@ class SafeRunner(Runner):
         super().register_hook(hook, priority)
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
-        if fn_name == 'after_load_checkpoint':  # hooks see the objects the safe file format encodes
-            decode_in_place(kwargs['checkpoint'])
+        if fn_name == 'after_load_checkpoint':  # read_model_checkpoint has rebuilt the encoded objects
             self._loaded_meta = kwargs['checkpoint'].get('meta') or {}
         if fn_name in ('after_train_epoch', 'after_val_epoch') and self.distributed:
             # where every rank is (the epoch's checkpoints are saved in these hooks): gather their generators
@@ -383,7 +382,7 @@ class SafeRunner(Runner):
                         revise_keys: list = ()) -> dict:
         model = self.model.module if is_model_wrapper(self.model) else self.model
         checkpoint = read_model_checkpoint(model, filename, trust=self.cfg.get('trust_checkpoint', False),
-                                           whole_model=self._testing)
+                                           whole_model=self._testing, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True

@@ -1,4 +1,6 @@
-from ..arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS
+# The arch tables first: the checkpoint layer, which the backbones import to load weights, reads them (and only them)
+# from here, so they must be complete before any backbone module starts importing it.
+from .arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS  # noqa: I001
 from .activations import SquaredReLU, StarReLU
 from .baselines import CAFormer, ConvFormer, IdentityFormer, PoolFormerV2, RandFormer
 from .global_pool_norm import GlobalPoolNorm

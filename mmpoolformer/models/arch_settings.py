@@ -5,13 +5,13 @@ family of "MetaFormer Baselines for Vision" (Yu et al., TPAMI 2023; sail-sg/meta
 (S18, S36, M36, B36), PoolFormerV2, IdentityFormer and RandFormer (S12, S24, S36, M36, M48). The baselines have no
 layer scale and a learnable residual scale (init 1) in stages 3 and 4.
 
-A leaf module: the backbones and the weight converters both read the tables, so it imports nothing from the package
-except its errors.
+A leaf module: the backbones and the weight-file layouts (``mmpoolformer.checkpoint``, the one module of ``models/`` it
+imports) both read the tables, so it imports nothing from the package except its errors.
 """
 import copy
 from typing import Dict, Optional, Union
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # The paper's architectures (Table 1 of the paper; layer-scale inits from the official code).
 ARCH_SETTINGS = {
@@ -51,17 +51,19 @@ BASELINE_ARCH_SETTINGS: Dict[str, Dict[str, dict]] = {
     'identityformer': _POOL_SIZES,
     'randformer': _POOL_SIZES,
 }
+# every family's table: 'poolformer' (the paper's) and the baselines'
+FAMILY_ARCH_SETTINGS: Dict[str, Dict[str, dict]] = dict(poolformer=ARCH_SETTINGS, **BASELINE_ARCH_SETTINGS)
 
 
-def resolve_arch(arch: Union[str, dict], table: Optional[Dict[str, dict]] = None, family: str = 'PoolFormer') -> dict:
+def resolve_arch(arch: Union[str, dict], table: Optional[Dict[str, dict]] = None, model: str = 'PoolFormer') -> dict:
     """Return the full arch dict (depths, embed_dims, mlp_ratios, layer_scale_init_value, res_scale_init_values)
-    for a name of ``table`` (default: PoolFormer's ``ARCH_SETTINGS``) or a dict; ``family`` names the table in
-    errors. A dict gets PoolFormer's defaults for what it leaves out (mlp ratio 4, layer scale 1e-5, no residual
-    scale), or those of the table's models when it is a baseline table."""
+    for a name of ``table`` (default: PoolFormer's ``ARCH_SETTINGS``) or a dict; ``model``, the class the table
+    belongs to, names it in errors. A dict gets PoolFormer's defaults for what it leaves out (mlp ratio 4, layer
+    scale 1e-5, no residual scale), or those of the table's models when it is a baseline table."""
     table = ARCH_SETTINGS if table is None else table
     if isinstance(arch, str):
         if arch.lower() not in table:
-            raise ConfigError(f"arch='{arch}' is unknown for {family}; choose one of {sorted(table)} or pass a dict "
+            raise ConfigError(f"arch='{arch}' is unknown for {model}; choose one of {sorted(table)} or pass a dict "
                               f"with depths and embed_dims")
         full = copy.deepcopy(table[arch.lower()])
         full.setdefault('res_scale_init_values', [None] * len(full['depths']))

@@ -16,13 +16,13 @@ RandFormer      Identity, Identity, RandomMixing x 2          GroupNorm1, no bia
 
 Each returned stage output goes through its own LayerNorm over channels (eps 1e-6, with bias; the type of the
 official classifier's final norm), as PoolFormer's detection backbone norms its outputs. Sizes are in
-``mmpoolformer.arch_settings.BASELINE_ARCH_SETTINGS``; the parameter names are MetaFormer's (``metaformer.py``).
+``mmpoolformer.models.arch_settings.BASELINE_ARCH_SETTINGS``; the parameter names are MetaFormer's (``metaformer.py``).
 """
 from typing import Tuple, Union
 
-from ..arch_settings import BASELINE_ARCH_SETTINGS
 from ..errors import ConfigError
 from ..registry import MODELS
+from .arch_settings import BASELINE_ARCH_SETTINGS
 from .metaformer import MetaFormer
 
 CHANNEL_LAYER_NORM = dict(type='LayerNorm2d', eps=1e-6, bias=False)

@@ -39,11 +39,11 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..arch_settings import ARCH_SETTINGS, resolve_arch
-from ..checkpoint.loading import load_backbone_weights
+from ..checkpoint.fit import load_backbone_weights
 from ..errors import ConfigError
 from ..registry import MODELS
 from .activations import build_activation
+from .arch_settings import ARCH_SETTINGS, resolve_arch
 from .norms import build_channel_norm, join_norm, split_norm
 from .position_embedding import PositionEmbedding
 from .token_mixers import build_token_mixer, fold_pointwise_input, pointwise_as_matmul, scale_pointwise_output

@@ -12,8 +12,8 @@ RandFormer's frozen mixing matrices exist for one token grid: its name needs a s
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
-from ..arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS, resolve_arch
 from ..errors import ConfigError
+from .arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS, resolve_arch
 from .baselines import CAFormer, ConvFormer, IdentityFormer, PoolFormerV2, RandFormer
 from .metaformer import PoolFormer
 

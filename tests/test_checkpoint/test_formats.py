@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmpoolformer import PoolFormer
-from mmpoolformer.arch_settings import ARCH_SETTINGS
+from mmpoolformer.models.arch_settings import ARCH_SETTINGS
 from tests import reference_weights as rw
 from tests.helpers import (
     INPUT_HW,

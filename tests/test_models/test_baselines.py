@@ -225,7 +225,7 @@ def test_timm_hub_files_load(file_name, references, tmp_path):
 
 
 def test_hub_downloads_are_cached_under_their_repository_name():
-    from mmpoolformer.checkpoint.io import cache_name
+    from mmpoolformer.checkpoint.reading import cache_name
     assert cache_name('https://huggingface.co/timm/caformer_s18.sail_in1k/resolve/main/model.safetensors') == \
         'caformer_s18.sail_in1k-model.safetensors'
     assert cache_name('https://huggingface.co/sail/dl/resolve/main/caformer/caformer_s18.pth') == 'caformer_s18.pth'

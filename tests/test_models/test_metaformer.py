@@ -8,8 +8,8 @@ import torch
 from mmengine.config import Config
 
 from mmpoolformer import MetaFormer, PoolFormer
-from mmpoolformer.arch_settings import ARCH_SETTINGS
 from mmpoolformer.errors import ConfigError
+from mmpoolformer.models.arch_settings import ARCH_SETTINGS
 from tests.helpers import TINY_ARCH, randomise, scaled_diff, stage_shape
 
 

@@ -5,9 +5,9 @@ import re
 import pytest
 import torch
 
-from mmpoolformer.arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS
 from mmpoolformer.errors import ConfigError
 from mmpoolformer.models import CAFormer, PoolFormer, RandFormer, create_backbone
+from mmpoolformer.models.arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS
 from mmpoolformer.models.names import is_backbone_name, parse_backbone_name, published_names
 
 

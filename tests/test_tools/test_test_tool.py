@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from mmpoolformer.checkpoint.io import sha256_of
+from mmpoolformer.checkpoint.reading import sha256_of
 from mmpoolformer.checkpoint.safe_format import from_safe
 from tests.helpers import (
     RunsCode,

@@ -38,10 +38,10 @@ from mmpoolformer.analysis.erf import (
     preprocessor_norm,
 )
 from mmpoolformer.apis import init_model
-from mmpoolformer.arch_settings import ARCH_SETTINGS
 from mmpoolformer.cli import run_cli
 from mmpoolformer.errors import ConfigError
 from mmpoolformer.fileio import write_atomically
+from mmpoolformer.models.arch_settings import ARCH_SETTINGS
 from mmpoolformer.models.names import is_backbone_name, parse_backbone_name
 
 
