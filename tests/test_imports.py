@@ -164,8 +164,8 @@ def test_no_package_import_is_hidden_inside_a_function():
 
 
 def test_tools_import_the_package_only_and_stay_short():
-    """Library logic lives in mmpoolformer/ and the lab's in mmpoolformer_lab/: a tool script handles its arguments and prints, and no tool imports
-    another (tools/ is not a package)."""
+    """Library logic lives in mmpoolformer/ and the lab's in mmpoolformer_lab/: a tool script handles its arguments
+    and prints, and no tool imports another (tools/ is not a package)."""
     assert not os.path.exists(os.path.join(ROOT, 'tools', '__init__.py'))
     for path in glob.glob(os.path.join(ROOT, 'tools', '**', '*.py'), recursive=True):
         tree = ast.parse(open(path).read())

@@ -39,7 +39,7 @@ from mmpoolformer_lab.studies.ablation import (
     DEFAULT_ABLATIONS,
     SMOKE_ABLATIONS,
     SMOKE_ITERS,
-    TASKS,
+    STUDY_TASKS,
     resolve_choices,
     run_study,
 )
@@ -48,7 +48,7 @@ from mmpoolformer_lab.studies.ablation import (
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--tasks', nargs='+', default=list(TASKS), help=f'of {", ".join(TASKS)}')
+    parser.add_argument('--tasks', nargs='+', default=list(STUDY_TASKS), help=f'of {", ".join(STUDY_TASKS)}')
     parser.add_argument('--ablations', nargs='+', default=None,
                         help=f'names of configs/ablations/<task>_s12_<name>.py, "baseline", or "all" (default: '
                              f'{" ".join(DEFAULT_ABLATIONS)}; with --smoke: {" ".join(SMOKE_ABLATIONS)})')

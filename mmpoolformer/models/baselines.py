@@ -23,7 +23,7 @@ from typing import Tuple, Union
 from ..errors import ConfigError
 from ..registry import MODELS
 from .arch_settings import BASELINE_ARCH_SETTINGS
-from .metaformer import MetaFormer
+from .metaformer import MetaFormer, stage_strides, token_grids
 
 CHANNEL_LAYER_NORM = dict(type='LayerNorm2d', eps=1e-6, bias=False)
 GROUP_NORM_1 = dict(type='GroupNorm1', eps=1e-6, bias=False)
@@ -117,9 +117,11 @@ class RandFormer(_MetaFormerBaseline):
     block_norm = GROUP_NORM_1
 
     def __init__(self, arch: Union[str, dict] = 's12', input_size: int = 224, **kwargs):
-        if input_size % 32:
-            raise ConfigError(f'RandFormer input_size={input_size} must be a multiple of 32 (the stride of stage 4)')
-        random = [dict(type='RandomMixing', spatial_shape=input_size // stride, distribution='uniform')
-                  for stride in (16, 32)]
+        last_stride = stage_strides()[-1]
+        if input_size % last_stride:
+            raise ConfigError(f'RandFormer input_size={input_size} must be a multiple of {last_stride} (the stride of '
+                              f'stage 4)')
+        random = [dict(type='RandomMixing', spatial_shape=grid, distribution='uniform')
+                  for grid in token_grids((input_size, input_size))[2:]]
         super().__init__(arch, (IDENTITY, IDENTITY, *random), **kwargs)
         self.input_size = input_size

@@ -44,9 +44,11 @@ from ..errors import ConfigError
 from ..registry import MODELS
 from .activations import build_activation
 from .arch_settings import ARCH_SETTINGS, resolve_arch
-from .norms import build_channel_norm, join_norm, split_norm
+from .folding import fold_pointwise_input, join_norm, scale_pointwise_output, split_norm
+from .norms import build_channel_norm
+from .pointwise import pointwise_as_matmul
 from .position_embedding import PositionEmbedding
-from .token_mixers import build_token_mixer, fold_pointwise_input, pointwise_as_matmul, scale_pointwise_output
+from .token_mixers import build_token_mixer
 
 
 class ConvMlp(nn.Module):
@@ -66,12 +68,8 @@ class ConvMlp(nn.Module):
         self.fc2 = nn.Conv2d(hidden_dim, dim, 1, bias=bias)
         self.drop = nn.Dropout(drop)
 
-    @staticmethod
-    def _as_matmul(x: torch.Tensor) -> bool:
-        return pointwise_as_matmul(x)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._as_matmul(x):  # (N, C, H, W) channels_last -> (N, H, W, C) view, matrix products over C
+        if pointwise_as_matmul(x):  # (N, C, H, W) channels_last -> (N, H, W, C) view, matrix products over C
             x = F.linear(x.permute(0, 2, 3, 1), self.fc1.weight.flatten(1), self.fc1.bias)
             x = F.linear(self.drop(self.act(x)), self.fc2.weight.flatten(1), self.fc2.bias)
             return self.drop(x).permute(0, 3, 1, 2)
@@ -183,6 +181,34 @@ class MetaFormerStage(nn.Module):
         return x
 
 
+# the stem and stage-entry convolutions' kernel, stride and padding (the paper's; MetaFormer's defaults)
+STEM_CFG = dict(kernel_size=7, stride=4, padding=2)
+DOWNSAMPLE_CFG = dict(kernel_size=3, stride=2, padding=1)
+
+
+def stage_strides(num_stages: int = 4, stem_cfg: dict = STEM_CFG, downsample_cfg: dict = DOWNSAMPLE_CFG) -> List[int]:
+    """The stride (input pixels per output position) of each stage's output: 4, 8, 16, 32 with the defaults."""
+    strides = [stem_cfg['stride']]
+    for _ in range(num_stages - 1):
+        strides.append(strides[-1] * downsample_cfg['stride'])
+    return strides
+
+
+def token_grids(input_size: Sequence[int], num_stages: int = 4, stem_cfg: dict = STEM_CFG,
+                downsample_cfg: dict = DOWNSAMPLE_CFG) -> List[Tuple[int, int]]:
+    """The (H, W) token grid of each stage's output for an input of ``input_size`` (H, W) px, as the stem and the
+    stage-entry convolutions compute it (``floor((size + 2 padding - kernel) / stride) + 1`` each)."""
+    def conv(size: int, cfg: dict) -> int:
+        return (size + 2 * cfg['padding'] - cfg['kernel_size']) // cfg['stride'] + 1
+
+    grid = tuple(conv(size, stem_cfg) for size in input_size)
+    grids = [grid]
+    for _ in range(num_stages - 1):
+        grid = tuple(conv(size, downsample_cfg) for size in grid)
+        grids.append(grid)
+    return grids
+
+
 @MODELS.register_module()
 class MetaFormer(BaseModule):
     """General MetaFormer backbone emitting a feature pyramid.
@@ -225,6 +251,9 @@ class MetaFormer(BaseModule):
 
     Forward: ``(N, in_channels, H, W)`` -> tuple of ``(N, embed_dims[i], ~H / 2**(i+2), ~W / 2**(i+2))`` for i in
     ``out_indices``; any H and W work (except for mixers built for one token grid, e.g. ``RandomMixing``).
+
+    ``feature_info``: one dict per stage, as timm's models state their pyramid: ``num_chs`` (channels),
+    ``reduction`` (stride in input pixels) and ``module`` (its name); the one place channels and strides are stated.
     """
     arch_settings: Dict[str, dict] = ARCH_SETTINGS
 
@@ -239,8 +268,8 @@ class MetaFormer(BaseModule):
                  out_norm_cfg: Optional[dict] = None,
                  pos_embed_sizes: Optional[Sequence[Optional[Sequence[int]]]] = None,
                  in_channels: int = 3,
-                 stem_cfg: dict = dict(kernel_size=7, stride=4, padding=2),
-                 downsample_cfg: dict = dict(kernel_size=3, stride=2, padding=1),
+                 stem_cfg: dict = STEM_CFG,
+                 downsample_cfg: dict = DOWNSAMPLE_CFG,
                  drop_rate: float = 0.,
                  drop_path_rate: float = 0.,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
@@ -279,6 +308,9 @@ class MetaFormer(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
+        self.stem_cfg, self.downsample_cfg = dict(stem_cfg), dict(downsample_cfg)
+        self.feature_info = [dict(num_chs=dims[i], reduction=stride, module=f'stages.{i}')
+                             for i, stride in enumerate(stage_strides(num_stages, stem_cfg, downsample_cfg))]
         self.stem = nn.Conv2d(in_channels, dims[0], **stem_cfg)
         self.stem_norm = build_channel_norm(stem_norm_cfg, dims[0])
         total_blocks = sum(depths)
@@ -305,6 +337,10 @@ class MetaFormer(BaseModule):
         self.deploy = False
         if deploy:
             self.switch_to_deploy()
+
+    def token_grids(self, input_size: Sequence[int]) -> List[Tuple[int, int]]:
+        """The (H, W) token grid of each stage for an input of ``input_size`` (H, W) px (:func:`token_grids`)."""
+        return token_grids(input_size, self.num_stages, self.stem_cfg, self.downsample_cfg)
 
     @staticmethod
     def _check_out_indices(out_indices: Union[int, Sequence[int]], num_stages: int) -> Tuple[int, ...]:

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence
 from ..errors import ConfigError
 from .arch_settings import ARCH_SETTINGS, BASELINE_ARCH_SETTINGS, resolve_arch
 from .baselines import CAFormer, ConvFormer, IdentityFormer, PoolFormerV2, RandFormer
-from .metaformer import PoolFormer
+from .metaformer import PoolFormer, stage_strides
 
 # family -> (backbone class, its arch table)
 FAMILIES = {
@@ -74,10 +74,11 @@ def is_backbone_name(name: str) -> bool:
 
 def _check_grid(name: str, shape: Optional[Sequence[int]]) -> int:
     """RandFormer's input side for ``shape`` (H, W), refusing a shape its token grids cannot serve."""
-    if shape is None or shape[0] != shape[1] or shape[0] % 32:
+    last_stride = stage_strides()[-1]
+    if shape is None or shape[0] != shape[1] or shape[0] % last_stride:
         shown = 'none' if shape is None else ' '.join(map(str, shape))
-        raise ConfigError(f'{name}: RandFormer mixes a fixed token grid; pass a square --shape divisible by 32 '
-                          f'(e.g. --shape 224 224), not {shown}')
+        raise ConfigError(f'{name}: RandFormer mixes a fixed token grid; pass a square --shape divisible by '
+                          f'{last_stride} (e.g. --shape 224 224), not {shown}')
     return int(shape[0])
 
 

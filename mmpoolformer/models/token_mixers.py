@@ -17,7 +17,7 @@ parameters and returns the per-channel terms still to be applied around it (``No
 without the method folds nothing.
 """
 import inspect
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -27,24 +27,15 @@ from mmengine.model.weight_init import trunc_normal_
 from ..errors import ConfigError
 from ..registry import MODELS
 from .activations import build_activation
-
-Tensor = Optional[torch.Tensor]
-
-
-def pointwise_as_matmul(x: torch.Tensor) -> bool:
-    """Whether the 1x1 convolutions applied to the (N, C, H, W) map ``x`` should run as matrix products over its
-    (N, H, W, C) view (the same memory, the same parameters): on a CPU under bf16/fp16 autocast with a channels_last
-    ``x``, where oneDNN's reduced-precision matrix product is about 1.5x faster than its 1x1 convolution, forward and
-    backward. Everywhere else they stay convolutions, which keeps fp32 results bit-equal to the official model."""
-    return (x.device.type == 'cpu' and torch.is_autocast_enabled('cpu') and x.dim() == 4
-            and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
-
-
-def _product(a: Tensor, b: Tensor) -> Tensor:
-    """Per-channel product where ``None`` stands for 1."""
-    if a is None:
-        return b
-    return a if b is None else a * b
+from .folding import (
+    FoldResult,
+    OptionalTensor,
+    fold_linear_input,
+    fold_pointwise_input,
+    product_or_none,
+    scale_pointwise_output,
+)
+from .pointwise import pointwise_as_matmul
 
 
 @MODELS.register_module()
@@ -69,10 +60,10 @@ class Pooling(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(x) - x
 
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """``pool(g*n + b) - (g*n + b) == g * (pool(n) - n)``: the mean over the valid window of a constant is that
         constant (padding is excluded), so beta cancels and gamma joins the layer scale."""
-        return (None, None), _product(scale, gamma)
+        return (None, None), product_or_none(scale, gamma)
 
 
 @MODELS.register_module(name='Identity')
@@ -85,12 +76,12 @@ class IdentityMixer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """``s * (g*n + b) == (s*g)*n + s*b``: the layer scale moves into the norm's affine."""
         if gamma is None and beta is None:
             return (None, None), scale
-        gamma = scale if gamma is None else _product(scale, gamma)
-        return (gamma, _product(scale, beta) if beta is not None else None), None
+        gamma = scale if gamma is None else product_or_none(scale, gamma)
+        return (gamma, product_or_none(scale, beta) if beta is not None else None), None
 
 
 @MODELS.register_module()
@@ -112,7 +103,7 @@ class DepthwiseConv(nn.Module):
         return self.conv(x)
 
     @torch.no_grad()
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """The layer scale moves into the kernel and bias. The norm's affine stays: with zero padding, the
         convolution of the constant ``beta`` differs at the borders, so it cannot become a bias exactly."""
         if scale is not None:
@@ -157,11 +148,11 @@ class Attention(nn.Module):
         return out.transpose(1, 2).reshape(b, c, h, w)
 
     @torch.no_grad()
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """The norm's affine moves into the qkv projection (it acts on each token's channels), the layer scale into
         the output projection; qkv gains a bias where beta is folded."""
         if gamma is not None or beta is not None:
-            self.qkv = _fold_input_affine(self.qkv, gamma, beta)
+            self.qkv = fold_linear_input(self.qkv, gamma, beta)
         if scale is not None:
             self.proj.weight.mul_(scale[:, None])
             if self.proj.bias is not None:
@@ -249,12 +240,12 @@ class RandomMixing(_FixedGridMixer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._mix(x, self.matrix)
 
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """``mix(g*n) == g * mix(n)`` (the matrix mixes tokens, gamma scales channels): gamma joins the layer scale.
         A shift beta stays where it is."""
         if beta is not None:
             return (gamma, beta), scale
-        return (None, None), _product(scale, gamma)
+        return (None, None), product_or_none(scale, gamma)
 
 
 @MODELS.register_module()
@@ -295,48 +286,13 @@ class SepConv(nn.Module):
         return self.pwconv2(self.dwconv(self.act1(self.pwconv1(x))))
 
     @torch.no_grad()
-    def fold_affine(self, gamma: Tensor, beta: Tensor, scale: Tensor) -> Tuple[Tuple[Tensor, Tensor], Tensor]:
+    def fold_affine(self, gamma: OptionalTensor, beta: OptionalTensor, scale: OptionalTensor) -> FoldResult:
         """The norm's affine moves into ``pwconv1`` (a 1x1 convolution acts on each pixel's channels; it gains a bias
         where beta is folded), the layer scale into ``pwconv2``."""
         fold_pointwise_input(self.pwconv1, gamma, beta)
         if scale is not None:
             scale_pointwise_output(self.pwconv2, scale)
         return (None, None), None
-
-
-@torch.no_grad()
-def fold_pointwise_input(conv: nn.Conv2d, gamma: Tensor, beta: Tensor) -> None:
-    """Make the 1x1 convolution ``conv`` compute ``conv(gamma[c] * x + beta[c])`` from ``x``, in place."""
-    if beta is not None:
-        shift = conv.weight[:, :, 0, 0] @ beta
-        if conv.bias is None:
-            conv.bias = nn.Parameter(shift)
-        else:
-            conv.bias.add_(shift)
-    if gamma is not None:
-        conv.weight.mul_(gamma[None, :, None, None])
-
-
-@torch.no_grad()
-def scale_pointwise_output(conv: nn.Conv2d, scale: torch.Tensor) -> None:
-    """Multiply every output channel ``c`` of ``conv`` by ``scale[c]``, in place."""
-    conv.weight.mul_(scale[:, None, None, None])
-    if conv.bias is not None:
-        conv.bias.mul_(scale)
-
-
-@torch.no_grad()
-def _fold_input_affine(linear: nn.Linear, gamma: Tensor, beta: Tensor) -> nn.Linear:
-    """A linear layer computing ``linear(gamma * t + beta)`` for tokens ``t``."""
-    folded = nn.Linear(linear.in_features, linear.out_features, bias=True, device=linear.weight.device,
-                       dtype=linear.weight.dtype)
-    weight = linear.weight if gamma is None else linear.weight * gamma[None, :]
-    bias = linear.weight.new_zeros(linear.out_features) if linear.bias is None else linear.bias.clone()
-    if beta is not None:
-        bias += linear.weight @ beta
-    folded.weight.copy_(weight)
-    folded.bias.copy_(bias)
-    return folded
 
 
 def build_token_mixer(cfg: dict, dim: int) -> nn.Module:

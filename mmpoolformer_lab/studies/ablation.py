@@ -14,7 +14,6 @@ there. :func:`run_study` then writes ``ablation_table.md`` (per ablation: the pa
 of the demo model, per task the metric's mean and spread over the seeds and the mean train time) and
 ``ablation_chart.png``.
 """
-import inspect
 import json
 import logging
 import os
@@ -35,12 +34,12 @@ from mmpoolformer.demo_data import demo_data_complete, make_demo_data
 from mmpoolformer.errors import ConfigError
 from mmpoolformer.evaluation.printed_metrics import printed_metrics
 from mmpoolformer.fileio import write_atomically, write_text_atomically
-from mmpoolformer.models import MetaFormer
+from mmpoolformer.models.metaformer import token_grids
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # task -> the quickstart config it starts from, the parent of its ablation configs, the metric tools/test.py prints
-TASKS = {
+STUDY_TASKS = {  # the demo tasks of the study (not mmpoolformer.tasks.TASKS, the scopes)
     'cls': dict(demo='configs/quickstart/poolformer_s12_cls_demo.py',
                 parent='configs/classification/poolformer_s12_in1k.py', metric='accuracy/top1',
                 title='classification (demo shapes)', label='top-1 (%)', input_size=(48, 48)),
@@ -104,25 +103,9 @@ def backbone_change(task: str, ablation: str) -> dict:
     if ablation == 'baseline':
         return {}
     changed = Config.fromfile(osp.join(ROOT, ABLATION_DIR, f'{task}_s12_{ablation}.py')).model.backbone.to_dict()
-    parent = Config.fromfile(osp.join(ROOT, TASKS[task]['parent'])).model.backbone.to_dict()
+    parent = Config.fromfile(osp.join(ROOT, STUDY_TASKS[task]['parent'])).model.backbone.to_dict()
     return {key: value for key, value in changed.items()
             if key != 'init_cfg' and (key not in parent or parent[key] != value)}
-
-
-def token_grids(input_size: Tuple[int, int]) -> List[Tuple[int, int]]:
-    """The (H, W) token grid of each of the four stages for an input of ``input_size`` (H, W) px, from the stem and
-    downsampling convolutions of :class:`mmpoolformer.MetaFormer` (their default kernel, stride and padding)."""
-    defaults = inspect.signature(MetaFormer).parameters
-
-    def conv(size: int, kernel_size: int, stride: int, padding: int) -> int:
-        return (size + 2 * padding - kernel_size) // stride + 1
-
-    grid = [conv(s, **defaults['stem_cfg'].default) for s in input_size]
-    grids = [tuple(grid)]
-    for _ in range(3):
-        grid = [conv(s, **defaults['downsample_cfg'].default) for s in grid]
-        grids.append(tuple(grid))
-    return grids
 
 
 def fit_to_grid(change: dict, input_size: Tuple[int, int]) -> dict:
@@ -148,7 +131,7 @@ def run_config(task: str, ablation: str, seed: int, schedule: dict, data_root: O
     """The config of one run: the task's quickstart config, the ablation's backbone change, the study's schedule,
     ``seed``; no validation during training (tools/test.py scores the final checkpoint); data under ``data_root``
     (a ``demo_data`` root) instead of the quickstart's where given."""
-    info = TASKS[task]
+    info = STUDY_TASKS[task]
     cfg = Config.fromfile(osp.join(ROOT, info['demo']))
     cfg.model.backbone.update(fit_to_grid(backbone_change(task, ablation), info['input_size']))
     if schedule['embed_dims']:  # the backbone's channels, and those of the neck that takes its outputs
@@ -208,10 +191,10 @@ def run_one(task: str, ablation: str, seed: int, schedule: dict, threads: int, c
     with open(osp.join(work_dir, 'test_output.txt'), 'w') as f:
         f.write(test.stdout + '\n--- stderr ---\n' + test.stderr)
     metrics = printed_metrics(test.stdout)
-    if test.returncode != 0 or TASKS[task]['metric'] not in metrics:
+    if test.returncode != 0 or STUDY_TASKS[task]['metric'] not in metrics:
         record['error'] = f'tools/test.py exited {test.returncode}, see {work_dir}/test_output.txt'
         return record
-    record.update(ok=True, metric=metrics[TASKS[task]['metric']], metrics=metrics)
+    record.update(ok=True, metric=metrics[STUDY_TASKS[task]['metric']], metrics=metrics)
     return record
 
 
@@ -222,7 +205,7 @@ def count_model(task: str, ablation: str, schedule: dict, work_root: str) -> Tup
     config = osp.join(work_root, f'{task}_{ablation}_model.py')
     run_config(task, ablation, 0, schedule).dump(config)
     torch.manual_seed(0)
-    rows, _, _ = config_report(config, TASKS[task]['input_size'])
+    rows, _, _ = config_report(config, STUDY_TASKS[task]['input_size'])
     params, macs = rows['total']
     return params / 1e6, macs / 1e9
 
@@ -237,7 +220,7 @@ def summarise(tasks: List[str], ablations: List[str], results: List[dict], count
     """The Markdown table: one row per ablation; params/MACs per task (the demo models differ), metric and time."""
     head = ['ablation', 'paper ImageNet top-1 (%)']
     for task in tasks:
-        head += [f'{task} params (M)', f'{task} MACs (G)', f'{task} {TASKS[task]["label"]}', f'{task} train (s)']
+        head += [f'{task} params (M)', f'{task} MACs (G)', f'{task} {STUDY_TASKS[task]["label"]}', f'{task} train (s)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + ' --- |' * len(head)]
     for ablation in ablations:
         row = [ablation, paper.get(ablation, 'n/a')]
@@ -281,8 +264,8 @@ def draw_chart(tasks: List[str], ablations: List[str], results: List[dict], path
         if 'baseline' in names:
             ax.axhline(means[names.index('baseline')], color='tab:gray', linestyle='--', linewidth=1)
         ax.set_xticks(range(len(names)), names, rotation=20, ha='right', fontsize=8)
-        ax.set_ylabel(TASKS[task]['label'])
-        ax.set_title(f'{TASKS[task]["title"]}: mean over seeds, bars = min-max', fontsize=10)
+        ax.set_ylabel(STUDY_TASKS[task]['label'])
+        ax.set_title(f'{STUDY_TASKS[task]["title"]}: mean over seeds, bars = min-max', fontsize=10)
     fig.tight_layout()
     write_atomically(path, lambda partial: fig.savefig(partial, dpi=CHART_DPI, format='png'), what='chart')
     plt.close(fig)
@@ -291,9 +274,9 @@ def draw_chart(tasks: List[str], ablations: List[str], results: List[dict], path
 def check_choices(tasks: List[str], ablations: List[str]) -> None:
     """One line naming a bad task or ablation and the valid choices."""
     for task in tasks:
-        if task not in TASKS:
-            raise ConfigError(f"unknown task '{task}'; choose from {', '.join(TASKS)}")
-    known = {a for task in TASKS for a in available_ablations(task)}
+        if task not in STUDY_TASKS:
+            raise ConfigError(f"unknown task '{task}'; choose from {', '.join(STUDY_TASKS)}")
+    known = {a for task in STUDY_TASKS for a in available_ablations(task)}
     for task in tasks:
         valid = available_ablations(task)
         for ablation in ablations:
@@ -329,7 +312,7 @@ def run_study(tasks: Sequence[str], ablations: Sequence[str], seeds: Sequence[in
     schedules = {task: dict(SCHEDULES[task], iters=SMOKE_ITERS) if smoke else SCHEDULES[task] for task in tasks}
     data_root = osp.join(work_root, 'demo_data') if smoke else None
     for task in tasks:  # write the demo data sets the runs read, where missing
-        cfg = Config.fromfile(osp.join(ROOT, TASKS[task]['demo']))
+        cfg = Config.fromfile(osp.join(ROOT, STUDY_TASKS[task]['demo']))
         demo = dict(cfg.demo_data) if data_root is None else tiny_demo_data(cfg, task, data_root)[0]
         if not demo_data_complete(**demo):
             log(f'writing the demo data to {demo["root"]}')
@@ -355,7 +338,8 @@ def run_study(tasks: Sequence[str], ablations: Sequence[str], seeds: Sequence[in
         with lock:
             results[run] = record
             write_text_atomically(results_path, json.dumps(list(results.values()), indent=1), what='results file')
-        status = f'{TASKS[run[0]]["metric"]} {record["metric"]:.2f}' if record['ok'] else f'FAILED: {record["error"]}'
+        metric = STUDY_TASKS[run[0]]['metric']
+        status = f'{metric} {record["metric"]:.2f}' if record['ok'] else f'FAILED: {record["error"]}'
         log(f'{run[0]} {run[1]} seed {run[2]}: train {record["train_s"]:.0f} s, {status}')
 
     start = time.time()

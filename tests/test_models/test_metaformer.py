@@ -203,15 +203,16 @@ def test_mlp_runs_as_matrix_products_under_cpu_autocast_with_channels_last():
     same function (forward and gradients within bf16 accuracy of fp32), channels_last output, no copy of the input;
     in fp32 or with an NCHW input it stays the 1x1-convolution path, bit-equal to the plain convolutions."""
     from mmpoolformer.models.metaformer import ConvMlp
+    from mmpoolformer.models.pointwise import pointwise_as_matmul
     torch.manual_seed(0)
     mlp = ConvMlp(32, 128, dict(type='GELU'))
     x = torch.randn(2, 32, 12, 20).contiguous(memory_format=torch.channels_last)
     reference = mlp.fc2(mlp.act(mlp.fc1(x)))
     assert torch.equal(mlp(x), reference)
     assert torch.equal(mlp(x.contiguous()), mlp.fc2(mlp.act(mlp.fc1(x.contiguous()))))
-    assert not ConvMlp._as_matmul(x)
+    assert not pointwise_as_matmul(x)
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        assert ConvMlp._as_matmul(x) and not ConvMlp._as_matmul(x.contiguous())
+        assert pointwise_as_matmul(x) and not pointwise_as_matmul(x.contiguous())
         x_bf16 = x.detach().clone().requires_grad_()
         out = mlp(x_bf16)
     assert out.shape == reference.shape and out.is_contiguous(memory_format=torch.channels_last)
@@ -223,3 +224,19 @@ def test_mlp_runs_as_matrix_products_under_cpu_autocast_with_channels_last():
     mlp(x_fp32).square().sum().backward()
     assert ((grad_bf16 - mlp.fc1.weight.grad).norm() / mlp.fc1.weight.grad.norm()).item() < 3e-2
     assert ((x_bf16.grad - x_fp32.grad).norm() / x_fp32.grad.norm()).item() < 3e-2
+
+
+@pytest.mark.parametrize('size', [(64, 64), (75, 101)])
+def test_feature_info_and_token_grids_state_what_the_forward_returns(size):
+    """The backbone states its pyramid once: ``feature_info`` channels and strides, ``token_grids`` the output sizes,
+    both equal to what a forward pass returns (odd sizes too)."""
+    from mmpoolformer.models.metaformer import stage_strides
+    model = MetaFormer(arch=TINY_ARCH).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, *size))
+    assert [info['num_chs'] for info in model.feature_info] == [out.shape[1] for out in outs]
+    assert model.token_grids(size) == [tuple(out.shape[-2:]) for out in outs]
+    assert [info['reduction'] for info in model.feature_info] == stage_strides() == [4, 8, 16, 32]
+    assert [info['module'] for info in model.feature_info] == [f'stages.{i}' for i in range(4)]
+    if size == (64, 64):
+        assert [size[0] // out.shape[-1] for out in outs] == stage_strides()

@@ -45,7 +45,8 @@ def test_sepconv_pointwise_convolutions_run_as_matrix_products_under_cpu_autocas
     """Under bf16 autocast with a channels_last input SepConv's two 1x1 convolutions are matrix products over the
     NHWC view (as ConvMlp's): the same function within bf16 accuracy, channels_last output; in fp32 it is the plain
     convolution path, bit-equal."""
-    from mmpoolformer.models.token_mixers import SepConv, pointwise_as_matmul
+    from mmpoolformer.models.pointwise import pointwise_as_matmul
+    from mmpoolformer.models.token_mixers import SepConv
     torch.manual_seed(0)
     mixer = SepConv(16, bias=True)
     with torch.no_grad():
