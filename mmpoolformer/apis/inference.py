@@ -6,12 +6,12 @@ from typing import List, Optional, Tuple
 import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from ..checkpoint import read_model_checkpoint
 from ..datasets.loading import UnreadableImageError, image_problem
 from ..engine.acceleration import accelerate
+from ..engine.config_loading import read_config
 from ..errors import ConfigError
 from ..model_inputs import prepare_inputs
 from ..tasks import task_of
@@ -55,9 +55,7 @@ def init_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu
     config's ``fast_inference`` dict when ``fast`` is None. Returns ``(model, cfg)``; ``model.dataset_meta`` holds
     the class names.
     """
-    if not osp.isfile(config):
-        raise ConfigError(f'config {config} does not exist; pass a file from configs/')
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     task = task_of(cfg)
     if 'backbone' not in cfg.model:
         raise ConfigError(f"{config}: its model (type {cfg.model.get('type')}) has no backbone; pass a detector or "

@@ -15,7 +15,7 @@ from ..engine import build_runner
 from ..errors import ConfigError
 from ..evaluation.printed_metrics import metric_lines
 from ..tasks import task_of
-from . import add_common_args, add_fast_inference_args, fast_inference_options, load_config, run_cli
+from .common import add_common_args, add_fast_inference_args, fast_inference_options, load_config, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:

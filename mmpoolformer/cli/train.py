@@ -11,7 +11,7 @@ import torch
 from ..engine import build_runner
 from ..engine.acceleration import resolve_dtype
 from ..engine.compile_env import check_cpp_compiler, use_persistent_compile_cache
-from . import add_common_args, load_config, run_cli
+from .common import add_common_args, load_config, run_cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -27,6 +27,7 @@ from ..fileio import write_atomically, write_text_atomically
 from ..registry import RUNNERS
 from ..visualization import readable_visualizer_cfg
 from .checkpoint_hook import SafeCheckpointHook
+from .config_loading import TOOLBOX_DEFAULTS
 from .dataset_checks import annotation_json_errors, check_batch_sizes, check_data_paths, check_dataset
 from .device_checks import check_mmcv_cuda_ops, out_of_memory_message
 from .fp32_ops import keep_in_fp32
@@ -64,6 +65,8 @@ class SafeRunner(Runner):
     """
 
     def __init__(self, *args, **kwargs):
+        if kwargs.get('cfg') is not None:  # every entry point's config (Runner.from_cfg), before anything is written
+            check_batch_sizes(kwargs['cfg'])
         self._resume_request = (kwargs.get('resume', False), kwargs.get('load_from'))
         self._claim = None
         self._building_train_loop = False
@@ -75,8 +78,12 @@ class SafeRunner(Runner):
         self.stop_signals = StopSignals()
         self.random_states_of_ranks = None  # every rank's generators, while a checkpoint is being saved
         super().__init__(*args, **kwargs)
-        if self.cfg.get('skip_unreadable_images', False):
+        if self._toolbox_option('skip_unreadable_images'):
             self.register_hook(UnreadableImageReportHook())
+
+    def _toolbox_option(self, key: str):
+        """The toolbox's own config key ``key``, with its default for a config read without it."""
+        return self.cfg.get(key, TOOLBOX_DEFAULTS[key])
 
     def setup_env(self, env_cfg) -> None:
         """MMEngine's (the process group of a distributed run), then the work dir's claim and, for ``--resume``, the
@@ -110,7 +117,7 @@ class SafeRunner(Runner):
             return
         source = resume_source(self._work_dir, load_from)
         if source is not None:
-            check_resume(self.cfg, source, trust=self.cfg.get('trust_checkpoint', False))
+            check_resume(self.cfg, source, trust=self._toolbox_option('trust_checkpoint'))
 
     @contextlib.contextmanager
     def _holding_work_dir(self):
@@ -132,7 +139,7 @@ class SafeRunner(Runner):
     def build_dataloader(self, dataloader, seed=None, diff_rank_seed=False):
         if isinstance(dataloader, dict) and isinstance(dataloader.get('dataset'), dict):
             dataloader = copy.copy(dataloader)
-            skip = self._building_train_loop and bool(self.cfg.get('skip_unreadable_images', False))
+            skip = self._building_train_loop and bool(self._toolbox_option('skip_unreadable_images'))
             dataset_cfg = use_checked_loading(dataloader['dataset'], skip_unreadable=skip)
             with annotation_json_errors(dataset_cfg):
                 dataset = DATASETS.build(dataset_cfg)
@@ -154,7 +161,6 @@ class SafeRunner(Runner):
         return super().build_visualizer(readable_visualizer_cfg(visualizer))
 
     def train(self):
-        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'train')
         if self.cfg.get('val_cfg'):
             check_data_paths(self.cfg, 'val')
@@ -171,7 +177,6 @@ class SafeRunner(Runner):
                                                         self._work_dir, where)) from exc
 
     def val(self):
-        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'val')
         with self._holding_work_dir(), self.stop_signals.installed():
             try:
@@ -180,7 +185,6 @@ class SafeRunner(Runner):
                 raise self._stopped_evaluating(stop, 'validating') from None
 
     def test(self):
-        check_batch_sizes(self.cfg)
         check_data_paths(self.cfg, 'test')
         self._testing = True
         try:
@@ -381,7 +385,7 @@ class SafeRunner(Runner):
     def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
                         revise_keys: list = ()) -> dict:
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        checkpoint = read_model_checkpoint(model, filename, trust=self.cfg.get('trust_checkpoint', False),
+        checkpoint = read_model_checkpoint(model, filename, trust=self._toolbox_option('trust_checkpoint'),
                                            whole_model=self._testing, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)

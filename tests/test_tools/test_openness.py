@@ -12,8 +12,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmpoolformer.cli.config import set_data_root
 from mmpoolformer.demo_data import make_demo_data
+from mmpoolformer.engine.config_loading import set_data_root
 from tests.helpers import ROOT, printed_metrics, run_tool, run_tool_here, upstream_tool, write_config
 from tests.test_tools.test_train_test import write_imagenet_layout
 

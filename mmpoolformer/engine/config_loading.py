@@ -1,5 +1,7 @@
-"""Config loading for the tools: a config file with a Python syntax error named by file and line, ``--cfg-options``
-that must name existing keys, ``--data-root``."""
+"""Reading a config file, the one way the tools and :func:`mmpoolformer.apis.init_model` do it
+(:func:`read_config`): a missing file or a Python syntax error named in one line (by file and line), the toolbox's
+own keys present with their defaults (:data:`TOOLBOX_DEFAULTS`), ``--cfg-options`` that must name existing keys; and
+``--data-root`` (:func:`set_data_root`)."""
 import ast
 import difflib
 import importlib
@@ -12,6 +14,12 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import DefaultScope
 
 from ..errors import ConfigError
+
+# The toolbox's own config keys, present in every config read here (so that --cfg-options can set them) and read
+# with these defaults by the runner for a config read elsewhere (MMDetection's own tools): ``configs/_base_/
+# mmpoolformer_runtime.py`` documents them. ``trust_checkpoint``: load a checkpoint by full unpickling (--trust-
+# checkpoint); ``skip_unreadable_images``: skip missing or undecodable training images with a warning naming each.
+TOOLBOX_DEFAULTS = dict(skip_unreadable_images=False, trust_checkpoint=False)
 
 
 def syntax_error_in(path: str, seen=None) -> Optional[Tuple[str, int, str]]:
@@ -172,3 +180,27 @@ def set_data_root(cfg: Config, data_root: str) -> None:
                           f'dataset paths with --cfg-options instead')
     for key in list(cfg._cfg_dict):
         cfg[key] = _rebase(cfg[key], old.rstrip('/'), data_root.rstrip('/'))
+
+
+def read_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """The config file ``path`` with the toolbox's keys (:data:`TOOLBOX_DEFAULTS`) and ``cfg_options`` (dotted key ->
+    value, each naming a key the config has) merged in. A missing file, a Python syntax error (in it or a ``_base_``
+    file) or a child key that cannot merge into its base end in one line (:class:`ConfigError`)."""
+    if not osp.isfile(path):
+        raise ConfigError(f'config {path} does not exist; pass a file from configs/')
+    try:
+        cfg = Config.fromfile(path)
+    except TypeError as exc:  # mmengine cannot merge a child key into its _base_ (e.g. a dict over a string)
+        if 'inherit from base' not in str(exc):
+            raise
+        raise ConfigError(f'{path}: {exc}') from exc
+    except SyntaxError as exc:
+        found = syntax_error_in(path)
+        if found is None:
+            raise
+        where, line, message = found
+        raise ConfigError(f'config {where} line {line}: {message} (Python syntax); fix that line') from exc
+    for key, value in TOOLBOX_DEFAULTS.items():
+        cfg.setdefault(key, value)
+    merge_cli_options(cfg, cfg_options, path)
+    return cfg
