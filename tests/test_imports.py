@@ -198,3 +198,14 @@ def test_no_scope_is_compared_outside_the_task_table():
                                                      for side in [node.left, *node.comparators]):
                 compared.append(f'{os.path.relpath(path, ROOT)}:{node.lineno}')
     assert compared == []
+
+
+def test_tests_mirror_the_packages():
+    """One test folder per subpackage: ``tests/test_NAME/`` for ``mmpoolformer/NAME/``, ``tests/test_lab/test_NAME/``
+    for ``mmpoolformer_lab/NAME/``; each holds at least one test module."""
+    def subpackages(package: str):
+        return sorted(name for name in os.listdir(package) if os.path.isfile(os.path.join(package, name, '__init__.py')))
+
+    for package, tests in ((PACKAGE, os.path.join(ROOT, 'tests')), (LAB, os.path.join(ROOT, 'tests', 'test_lab'))):
+        for name in subpackages(package):
+            assert glob.glob(os.path.join(tests, f'test_{name}', 'test_*.py')), f'no tests/{name} tests for {package}'

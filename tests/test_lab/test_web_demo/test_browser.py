@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from tests.helpers import ROOT, run_tool
-from tests.test_web_demo.common import demo_rows, make_data, tiny_model_files
+from tests.test_lab.test_web_demo.common import demo_rows, make_data, tiny_model_files
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 TIMEOUT_MS = 120_000

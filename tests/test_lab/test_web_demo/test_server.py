@@ -11,7 +11,7 @@ import pytest
 from mmpoolformer_lab.web_demo.app import DemoServer
 from mmpoolformer_lab.web_demo.models import ModelSpec, ServedModel, load_models, model_specs, quickstart_specs
 from tests.helpers import load_tool, run_tool
-from tests.test_web_demo.common import demo_rows, make_data, tiny_model_files, write_image
+from tests.test_lab.test_web_demo.common import demo_rows, make_data, tiny_model_files, write_image
 
 
 @pytest.fixture(scope='module')
