@@ -204,7 +204,8 @@ def test_tests_mirror_the_packages():
     """One test folder per subpackage: ``tests/test_NAME/`` for ``mmpoolformer/NAME/``, ``tests/test_lab/test_NAME/``
     for ``mmpoolformer_lab/NAME/``; each holds at least one test module."""
     def subpackages(package: str):
-        return sorted(name for name in os.listdir(package) if os.path.isfile(os.path.join(package, name, '__init__.py')))
+        return sorted(name for name in os.listdir(package)
+                      if os.path.isfile(os.path.join(package, name, '__init__.py')))
 
     for package, tests in ((PACKAGE, os.path.join(ROOT, 'tests')), (LAB, os.path.join(ROOT, 'tests', 'test_lab'))):
         for name in subpackages(package):
