@@ -3,6 +3,10 @@ import contextlib
 import json
 import os.path as osp
 import re
+from typing import Optional
+
+import mmcv
+import numpy as np
 
 from ..demo_data import demo_data_complete
 from ..errors import ConfigError, DataError
@@ -34,6 +38,60 @@ def check_dataset(dataset, stage: str) -> None:
     if len(dataset) == 0:
         raise ConfigError(f'{stage} dataset ({type(inner).__name__}, annotations {ann_file or "-"}) has no samples '
                           f'after filtering; check the data root, the annotation file and metainfo.classes')
+
+
+# label maps of a segmentation set read before training or testing (its first ones: the common faults, ADE20K-style
+# ids without reduce_zero_label and colour images instead of id maps, show in every file)
+LABEL_MAPS_CHECKED = 8
+
+
+def read_label_map(path: str) -> np.ndarray:
+    """A label map as MMSegmentation's ``LoadAnnotations`` reads it (Pillow, unchanged: a palette PNG gives its
+    indices)."""
+    with open(path, 'rb') as f:
+        return mmcv.imfrombytes(f.read(), flag='unchanged', backend='pillow')
+
+
+def check_label_maps(dataset, stage: str, num_classes: Optional[int] = None, count: int = LABEL_MAPS_CHECKED) -> None:
+    """Raise :class:`DataError` in one line if one of the first ``count`` label maps of the segmentation ``dataset``
+    has more than one channel, or a class id the model cannot learn (``num_classes``, default: the dataset's
+    classes), after the dataset's own ``reduce_zero_label`` and ``label_map``, the ignore index aside: PyTorch would
+    stop mid-run with ``Target N is out of bounds`` (a device assert on CUDA), the metric would drop those pixels
+    silently. Other datasets pass untouched."""
+    inner = getattr(dataset, 'dataset', dataset)
+    if not hasattr(inner, 'get_data_info') or not hasattr(inner, 'reduce_zero_label'):
+        return
+    ignore = getattr(inner, 'ignore_index', 255)
+    num_classes = num_classes or len((inner.metainfo or {}).get('classes') or ())
+    for index in range(min(count, len(inner))):
+        info = inner.get_data_info(index)
+        path = info.get('seg_map_path')
+        if not path or not osp.isfile(path):
+            continue
+        labels = read_label_map(path)
+        if labels.ndim == 3 and labels.shape[2] > 1:
+            raise DataError(f'{stage} label map {path} has {labels.shape[2]} channels ({labels.shape[0]}x'
+                            f'{labels.shape[1]}x{labels.shape[2]}): a label map holds one class id per pixel, not '
+                            f'colours; convert its colours to class ids with the dataset\'s palette')
+        ids = labels.astype(np.int64)
+        if info.get('reduce_zero_label', inner.reduce_zero_label):
+            ids = np.where(ids == 0, 255, ids - 1)
+            ids[ids == 254] = 255
+        before_map = ids.copy()
+        for old, new in (info.get('label_map') or {}).items():
+            ids[before_map == old] = new
+        valid = ids[ids != ignore]
+        largest = int(valid.max()) if valid.size else -1
+        if num_classes and largest >= num_classes:
+            raw = int(labels.max())
+            if info.get('reduce_zero_label', inner.reduce_zero_label):
+                fix = f'set num_classes to the number of classes (at least {largest + 1})'
+            else:
+                fix = ('if 0 means "other" (ADE20K-style labels), set reduce_zero_label=True in the dataset (ids '
+                       f'1..{num_classes} become 0..{num_classes - 1}); else set num_classes to the number of '
+                       f'classes (at least {largest + 1})')
+            raise DataError(f'{stage} label map {path} holds class id {raw}, beyond num_classes={num_classes} '
+                            f'(ids 0..{num_classes - 1}, {ignore} ignored); {fix}')
 
 
 def _ann_files_in_cfg(node, root: str = '') -> list:

@@ -28,7 +28,7 @@ from ..registry import RUNNERS
 from ..visualization import readable_visualizer_cfg
 from .checkpoint_hook import SafeCheckpointHook
 from .config_loading import TOOLBOX_DEFAULTS
-from .dataset_checks import annotation_json_errors, check_batch_sizes, check_data_paths, check_dataset
+from .dataset_checks import annotation_json_errors, check_batch_sizes, check_data_paths, check_dataset, check_label_maps
 from .device_checks import check_mmcv_cuda_ops, out_of_memory_message
 from .fp32_ops import keep_in_fp32
 from .random_state import current_random_state
@@ -144,8 +144,15 @@ class SafeRunner(Runner):
             with annotation_json_errors(dataset_cfg):
                 dataset = DATASETS.build(dataset_cfg)
             check_dataset(dataset, 'train' if not getattr(dataset, 'test_mode', False) else 'test')
+            stage = 'train' if self._building_train_loop else 'test' if self._testing else 'val'
+            check_label_maps(dataset, stage, self._num_classes())
             dataloader['dataset'] = dataset
         return Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
+    def _num_classes(self):
+        """The classes a segmentor's decode head predicts (None where the config does not say)."""
+        head = (self.cfg.get('model') or {}).get('decode_head')
+        return head.get('num_classes') if isinstance(head, dict) else None
 
     def build_evaluator(self, evaluator):
         evaluator = replace_metrics(evaluator)
