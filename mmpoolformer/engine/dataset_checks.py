@@ -68,7 +68,12 @@ def check_label_maps(dataset, stage: str, num_classes: Optional[int] = None, cou
         path = info.get('seg_map_path')
         if not path or not osp.isfile(path):
             continue
-        labels = read_label_map(path)
+        try:
+            labels = read_label_map(path)
+        except Exception:  # an unreadable file is named by the data loader's own checks when it is loaded
+            continue
+        if labels is None:
+            continue
         if labels.ndim == 3 and labels.shape[2] > 1:
             raise DataError(f'{stage} label map {path} has {labels.shape[2]} channels ({labels.shape[0]}x'
                             f'{labels.shape[1]}x{labels.shape[2]}): a label map holds one class id per pixel, not '
