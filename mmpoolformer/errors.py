@@ -19,7 +19,12 @@ class CheckpointError(UserError, RuntimeError):
 
 
 class UnsafeCheckpointError(CheckpointError):
-    """The file can only be loaded by full unpickling, which could run code from it."""
+    """The file can only be loaded by full unpickling, which could run code from it; ``needs`` says what of it safe
+    loading refused (e.g. ``io.open``)."""
+
+    def __init__(self, message: str, needs: str):
+        super().__init__(message)
+        self.needs = needs
 
 
 class FastInferenceError(ConfigError):

@@ -1,5 +1,6 @@
 """Everything about weight files, in the order a file goes through it: resolving and reading it safely
-(``reading``), which full-pickle files of earlier versions to trust (``trust``), recognising and renaming the
+(``reading``; ``mmengine_records`` lets the safe loader open MMEngine's own training checkpoints), loading for
+resume and test, in full only when the user trusts the file (``trust``), recognising and renaming the
 official, timm and MMPretrain layouts (``layouts``), and whether a file fits a model (``fit``); ``safe_format``
 writes files every safe loader opens. Imports nothing from the rest of the package but the arch tables
 (``models/arch_settings.py``), the errors and atomic writing (``fileio``)."""

@@ -110,11 +110,11 @@ def read_local(path: str, trusted: bool = False, map_location: MapLocation = 'cp
     except pickle.UnpicklingError as exc:
         needed = re.search(r'GLOBAL ([\w.]+)', str(exc))
         if 'weights_only' in str(exc).lower() or needed:
-            what = f'the class {needed.group(1)}' if needed else 'objects other than tensors'
+            needs = needed.group(1) if needed else 'objects other than tensors'
             raise UnsafeCheckpointError(
-                f'checkpoint {path} holds {what}, and unpickling it could run code from the file; only if you trust '
-                f'the file, load it with trusted=True (init_cfg=dict(type="Pretrained", checkpoint=..., '
-                f'trusted=True), or tools/convert_checkpoint.py --trusted)') from None
+                f'checkpoint {path} needs {needs}, which safe loading refuses (unpickling it could run code from the '
+                f'file); only if you trust the file, load it with trusted=True (init_cfg=dict(type="Pretrained", '
+                f'checkpoint=..., trusted=True), or tools/convert_checkpoint.py --trusted)', needs) from None
         raise CheckpointError(f'checkpoint {path} is corrupt or not a torch file ({exc}); download or save it '
                               f'again') from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:

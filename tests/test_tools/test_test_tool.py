@@ -4,7 +4,6 @@ import shutil
 import pytest
 import torch
 
-from mmpoolformer.checkpoint.reading import sha256_of
 from mmpoolformer.checkpoint.safe_format import from_safe
 from tests.helpers import (
     RunsCode,
@@ -12,6 +11,7 @@ from tests.helpers import (
     config_in_repo,
     error_line,
     printed_metrics,
+    run_tool,
     run_tool_here,
     write_config,
 )
@@ -47,27 +47,22 @@ def test_bad_checkpoints_for_testing(trained, data, tmp_path):
     shutil.copy(good, copied)
     expected = printed_metrics(run_tool_here(*test, good, *opts).stdout)
     assert 'coco/bbox_mAP' in expected and printed_metrics(run_tool_here(*test, copied, *opts).stdout) == expected
-    # a full-pickle training checkpoint as earlier versions wrote it (HistoryBuffer, NumPy objects)
-    legacy_dir = tmp_path / 'legacy'
-    legacy_dir.mkdir()
-    legacy = legacy_dir / 'epoch_1.pth'
-    torch.save(from_safe(torch.load(good, weights_only=True)), legacy)
-    with pytest.raises(Exception, match='Unsupported global'):
-        torch.load(legacy, weights_only=True)
-    assert error_line(run_tool_here(*test, legacy, *opts, check=False)) == (
-        f'error: checkpoint {legacy} holds objects that safe loading refuses and was not written by this toolbox (no '
-        f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
-    assert printed_metrics(run_tool_here(*test, legacy, *opts, '--trust-checkpoint').stdout) == expected
-    # earlier versions recorded the hash of each checkpoint they wrote: such a file still loads without the flag
-    (legacy_dir / '.mmpoolformer-written.sha256').write_text(f'{sha256_of(str(legacy))}  epoch_1.pth\n')
-    assert printed_metrics(run_tool_here(*test, legacy, *opts).stdout) == expected
+    # a training checkpoint as MMEngine's own CheckpointHook writes it (full pickle: HistoryBuffer, NumPy objects),
+    # e.g. by MMDetection's tools/train.py: torch's safe loader refuses it until mmpoolformer is imported
+    mmengine_file = tmp_path / 'mmengine_epoch_1.pth'
+    torch.save(from_safe(torch.load(good, weights_only=True)), mmengine_file)
+    assert 'mmengine.logging.history_buffer.HistoryBuffer' in run_tool(
+        '-c', f'import torch; torch.load({str(mmengine_file)!r}, weights_only=True)', check=False).stderr
+    assert printed_metrics(run_tool_here(*test, mmengine_file, *opts).stdout) == expected
     evil, marker = tmp_path / 'evil.pth', tmp_path / 'code_ran'
     state = torch.load(good, weights_only=True)['state_dict']
     torch.save({'state_dict': state, 'x': RunsCode(str(marker))}, evil)
     assert error_line(run_tool_here(*test, evil, *opts, check=False)) == (
-        f'error: checkpoint {evil} holds objects that safe loading refuses and was not written by this toolbox (no '
-        f'matching hash in .mmpoolformer-written.sha256 beside it); only if you trust it, pass --trust-checkpoint')
+        f'error: checkpoint {evil} needs io.open, which safe loading refuses (unpickling it could run code from the '
+        f'file); only if you trust the file, pass --trust-checkpoint')
     assert not marker.exists(), 'the refused file ran code'
+    assert printed_metrics(run_tool_here(*test, evil, *opts, '--trust-checkpoint').stdout) == expected
+    assert marker.exists(), '--trust-checkpoint loads the file in full'
     other_arch = tmp_path / 's24.pth'
     s24 = build_model(config_in_repo('configs/retinanet_poolformer_s24_fpn_coco.py')).state_dict()
     torch.save({'state_dict': s24}, other_arch)

@@ -155,7 +155,7 @@ def test_tools_train_and_test_a_classification_config(reference, tmp_path):
     assert 'LR is set based on batch size of 1024 and the current batch size is 2' in log
     trained = str(tmp_path / 'train' / 'epoch_2.pth')
     detection_backbone = PoolFormer(arch='s12', out_indices=(1, 2, 3))  # the documented ablation protocol
-    report = load_backbone_weights(detection_backbone, trained, trusted=True)
+    report = load_backbone_weights(detection_backbone, trained)  # a training checkpoint opens safely
     assert report['layout'] == 'mmpoolformer' and report['fresh'] == ['out_norms.1.bias', 'out_norms.1.weight',
                                                                       'out_norms.2.bias', 'out_norms.2.weight']
     out = tmp_path / 'trained.pkl'
