@@ -11,15 +11,15 @@
   to False as mmpretrain sets it when transformers is absent: its multimodal models become placeholders that ask for a
   compatible transformers when built, and everything else imports and trains.
 
-:data:`NOTES` holds one line per workaround applied; ``python -m mmpoolformer`` prints them.
+:data:`NOTES` holds one line per workaround applied; ``mmpoolformer env`` prints them.
 """
-import importlib.abc
-import importlib.machinery
 import importlib.metadata
 import importlib.util
 import os.path as osp
 import sys
 from typing import List, Optional
+
+from _mmpoolformer_configs import after_import  # the import hook the config bases use too
 
 NOTES: List[str] = []
 _DEPENDENCY = 'mmpretrain.utils.dependency'
@@ -46,30 +46,8 @@ def transformers_lacking_multimodal_names() -> Optional[str]:
     return None if has_name else version
 
 
-class _ExecThenPatch(importlib.abc.Loader):
-    """A loader that runs the real one, then turns mmpretrain's multimodal switch off."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        module.WITH_MULTIMODAL = False
-
-
-class _MultimodalOff(importlib.abc.MetaPathFinder):
-    """Finds ``mmpretrain.utils.dependency`` as Python would and loads it with :class:`_ExecThenPatch`."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != _DEPENDENCY:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ExecThenPatch(spec.loader)
-        return spec
+def _multimodal_off(dependency_module) -> None:
+    dependency_module.WITH_MULTIMODAL = False
 
 
 def turn_off_incompatible_multimodal() -> None:
@@ -80,10 +58,7 @@ def turn_off_incompatible_multimodal() -> None:
         return
     if 'mmpretrain.models.multimodal' in sys.modules:  # imported already: too late to change anything
         return
-    if _DEPENDENCY in sys.modules:
-        sys.modules[_DEPENDENCY].WITH_MULTIMODAL = False
-    elif not any(isinstance(finder, _MultimodalOff) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _MultimodalOff())
+    after_import(_DEPENDENCY, _multimodal_off)
     NOTES.append(f'transformers {version} is installed and lacks what mmpretrain 1.2\'s multimodal models import '
                  f'(modeling_utils.{_REMOVED_NAME}), so they are turned off (mmpretrain.utils.dependency.'
                  f'WITH_MULTIMODAL = False) and mmdet, mmseg and mmpretrain import; nothing installed was changed')

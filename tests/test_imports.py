@@ -20,7 +20,7 @@ ROOTS = ('mmpoolformer', 'mmpoolformer_lab')
 LAYERS = {
     'mmpoolformer': [
         {'errors'},
-        {'fileio', 'registry', 'training_log', 'compat'},
+        {'fileio', 'registry', 'training_log', 'compat', 'versions'},
         {'checkpoint'},
         {'models', 'datasets', 'evaluation', 'demo_data', 'visualization', 'collect_env', 'model_inputs'},
         {'engine', 'tasks'},
