@@ -1,3 +1,3 @@
-from .collect_env import main
+from .cli.main import main
 
 main()

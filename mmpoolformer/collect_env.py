@@ -1,4 +1,4 @@
-"""Print the versions of the stack mmpoolformer runs on: ``python -m mmpoolformer`` or ``tools/collect_env.py``."""
+"""Print the versions of the stack mmpoolformer runs on: ``mmpoolformer env`` or ``tools/collect_env.py``."""
 import importlib
 import importlib.metadata
 import platform

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import ROOT
 
 README = os.path.join(ROOT, 'README.md')
-RUN_AS_WRITTEN = ['python -m mmpoolformer']  # seconds on CPU: run, must exit 0
+RUN_AS_WRITTEN = ['python -m mmpoolformer env']  # seconds on CPU: run, must exit 0
 
 
 def readme_commands():

@@ -2,7 +2,7 @@
 
 Steps, each recorded whatever its outcome (a failed step is reported with its last line, never dropped):
 
-1. the environment (``python -m mmpoolformer``'s facts);
+1. the environment (``mmpoolformer env``'s facts);
 2. the RetinaNet quickstart trained through ``tools/dist_train.sh`` on the GPUs and tested through
    ``tools/dist_test.sh`` (its mAP);
 3. on synthetic COCO-sized data (:mod:`.synthetic_coco`), the real training loop of PoolFormer-S12 RetinaNet and
