@@ -255,3 +255,100 @@ def test_classification_checkpoint_opens_in_mmpretrain_apis_and_upstream_test(tm
     proc = run_tool(upstream_tool('mmpretrain', 'test'), config, ckpt, '--work-dir', tmp_path / 'theirs')
     names = ['accuracy/top1', 'accuracy/top5']
     assert logged_metrics(proc.stdout + proc.stderr, names) == {name: ours[name] for name in names}
+
+
+# ------------------------------------------------------------------------------- the README's own-detector recipe
+
+
+def readme_recipe() -> str:
+    """The config of the README's "Use PoolFormer in your own detector" (MMEngine's runtime, not this toolbox's)."""
+    with open(os.path.join(ROOT, 'README.md'), encoding='utf-8') as f:
+        section = f.read().split('## Use PoolFormer in your own detector', 1)[1]
+    return section.split('```python\n', 1)[1].split('```', 1)[0]
+
+
+TINY_POOLFORMER = "type='mmpoolformer.PoolFormer', arch=dict(depths=[1, 1, 1, 1], embed_dims=[8, 16, 24, 32])"
+LOADERS = """train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False{dataset})
+val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False{dataset})
+test_dataloader = val_dataloader
+"""
+# a user's config for each upstream scope, shrunk for CPU: the README's recipe for MMDetection, the same steps on an
+# MMSegmentation and an MMPretrain base (MMEngine's runtime in all three: no base of this toolbox)
+RECIPES = {
+    'mmdet': dict(
+        base='./recipe.py',
+        config="""model = dict(backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 1, 1], embed_dims=[8, 16, 24, 32]),
+                           init_cfg=None),
+             neck=dict(in_channels=[16, 24, 32], out_channels=32),
+             bbox_head=dict(num_classes=4, in_channels=32, feat_channels=32, stacked_convs=1),
+             test_cfg=dict(score_thr=0.0))
+metainfo = dict(classes=('circle', 'square', 'triangle', 'cross'))
+train_cfg = dict(max_epochs=1, val_interval=100)
+""" + LOADERS.format(dataset=', dataset=dict(metainfo=metainfo)'),
+        options=['train_dataloader.dataset.pipeline.2.scale=(96,96)', 'val_dataloader.dataset.pipeline.1.scale=(96,96)',
+                 'test_dataloader.dataset.pipeline.1.scale=(96,96)'],
+        checkpoint='epoch_1.pth', metrics=DET_METRICS),
+    'mmseg': dict(
+        base='mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py',
+        config=f"""model = dict(data_preprocessor=dict(size=(64, 64)), pretrained=None,
+             backbone=dict(_delete_=True, {TINY_POOLFORMER}, init_cfg=None),
+             neck=dict(in_channels=[8, 16, 24, 32], out_channels=16),
+             decode_head=dict(in_channels=[16, 16, 16, 16], channels=16))
+train_cfg = dict(max_iters=2, val_interval=100)
+default_hooks = dict(checkpoint=dict(interval=2))
+""" + LOADERS.format(dataset=''),
+        options=['train_dataloader.dataset.pipeline.2.scale=(128,64)',
+                 'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+                 'val_dataloader.dataset.pipeline.1.scale=(128,64)',
+                 'test_dataloader.dataset.pipeline.1.scale=(128,64)'],
+        checkpoint='iter_2.pth', metrics=['aAcc', 'mIoU', 'mAcc']),
+    'mmpretrain': dict(
+        base='mmpretrain::resnet/resnet18_8xb32_in1k.py',
+        config=f"""model = dict(backbone=dict(_delete_=True, {TINY_POOLFORMER}, out_indices=(3, ), init_cfg=None),
+             head=dict(num_classes=2, in_channels=32, topk=(1, )))
+val_evaluator = dict(topk=(1, ))
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=100)
+data_root = 'data/imagenet'
+""" + LOADERS.format(dataset=', dataset=dict(data_root=data_root)'),
+        options=['train_dataloader.dataset.pipeline.1.scale=64', 'val_dataloader.dataset.pipeline.1.scale=72',
+                 'val_dataloader.dataset.pipeline.2.crop_size=64', 'test_dataloader.dataset.pipeline.1.scale=72',
+                 'test_dataloader.dataset.pipeline.2.crop_size=64'],
+        checkpoint='epoch_1.pth', metrics=['accuracy/top1']),
+}
+
+
+def recipe_data(scope: str, data, tmp_path):
+    """The data root of ``scope``'s recipe: the demo COCO set, a fresh demo ADE20K set, a tiny ImageNet layout."""
+    if scope == 'mmdet':
+        return data
+    if scope == 'mmseg':
+        make_demo_data(str(tmp_path / 'demo'), seed=2, num_train=2, num_val=2, size=64)
+        return tmp_path / 'demo' / 'ade'
+    write_imagenet_layout(str(tmp_path / 'imagenet'), {f'img_{i}.png': i % 2 for i in range(2)})
+    return tmp_path / 'imagenet'
+
+
+@pytest.mark.parametrize('scope', list(RECIPES))
+def test_own_config_trained_by_the_upstream_train_opens_in_upstream_test_and_the_safe_loader(scope, data, tmp_path):
+    """A config that imports mmpoolformer on an upstream base: MMEngine's own CheckpointHook writes the full-pickle
+    format (HistoryBuffer, NumPy objects); importing mmpoolformer (the config's custom_imports) lets torch's safe
+    loader, and so the upstream tools/test.py, open it."""
+    recipe = RECIPES[scope]
+    (tmp_path / 'recipe.py').write_text(readme_recipe())
+    (tmp_path / 'own.py').write_text(
+        f"_base_ = [{recipe['base']!r}]\ncustom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)\n"
+        f"default_hooks = dict(logger=dict(interval=1))\n{recipe['config']}")
+    config = baked_config(tmp_path / 'own.py', recipe_data(scope, data, tmp_path), tmp_path / 'own_baked.py',
+                          recipe['options'])
+    work = tmp_path / 'work'
+    run_tool_here(upstream_tool(scope, 'train'), config, '--work-dir', work)
+    ckpt = work / recipe['checkpoint']
+    probe = (f'import torch\ntry:\n    torch.load({str(ckpt)!r}, weights_only=True)\nexcept Exception as exc:\n'
+             f'    print("refused", "Unsupported global" in str(exc))\nimport mmpoolformer\n'
+             f'hub = torch.load({str(ckpt)!r}, weights_only=True)["message_hub"]\n'
+             f'print(type(hub["log_scalars"]["train/loss"]).__name__)')
+    assert run_tool('-c', probe).stdout.splitlines() == ['refused True', 'HistoryBuffer']
+    proc = run_tool_here(upstream_tool(scope, 'test'), config, ckpt, '--work-dir', tmp_path / 'test')
+    metrics = logged_metrics(proc.stdout + proc.stderr, recipe['metrics'])
+    assert all(0.0 <= value <= 100.0 or value == -1.0 for value in metrics.values()), metrics
