@@ -112,6 +112,18 @@ install_stack() {
   "${PIP[@]}" install --no-deps -r "$ROOT/requirements-nodeps.txt"
 }
 
+# transformers for the Hugging Face file tests only, outside the venv's packages (see the requirements file)
+TRANSFORMERS_DIR="$VENV/transformers-for-tests"
+TRANSFORMERS_PIN="$(grep '^transformers==' "$ROOT/requirements-transformers-test.txt")"
+transformers_ok() {
+  [ -d "$TRANSFORMERS_DIR/transformers-${TRANSFORMERS_PIN#transformers==}.dist-info" ]
+}
+
+install_test_transformers() {
+  rm -rf "$TRANSFORMERS_DIR"
+  "${PIP[@]}" install --no-deps --target "$TRANSFORMERS_DIR" -r "$ROOT/requirements-transformers-test.txt"
+}
+
 install_self() {
   "${PIP[@]}" install --no-deps --no-build-isolation -e "$ROOT"
 }
@@ -147,6 +159,11 @@ else
 fi
 step openmmlab install_stack
 step mmpoolformer install_self
+if transformers_ok; then
+  echo "[setup] transformers   ... ok (${TRANSFORMERS_PIN#transformers==} for the tests already in $TRANSFORMERS_DIR)"
+else
+  step transformers install_test_transformers
+fi
 MISSING="$(missing_system_packages | tr '\n' ' ' | sed 's/ *$//')"
 if [ -z "$MISSING" ]; then
   echo "[setup] system         ... ok (chromium, slurm-wlm and munge already installed)"

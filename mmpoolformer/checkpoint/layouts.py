@@ -9,6 +9,11 @@ Layouts understood (detected from the key names, after unwrapping ``state_dict``
   (``backbone.network...``, ``backbone.norm6``, ``head.fc``).
 - ``timm``: timm's ``poolformer_*`` (``stem.conv``, ``stages.i.downsample.conv``, ``layer_scale1.scale``,
   classifier ``head.norm``/``head.fc``).
+- ``huggingface``: transformers' ``PoolFormerModel`` (``encoder.patch_embeddings.i.projection``,
+  ``encoder.block.i.j.{before_norm,after_norm,output.conv1,output.conv2,layer_scale_1,layer_scale_2}``) and
+  ``PoolFormerForImageClassification`` (the same under ``poolformer.``, classifier ``norm``/``classifier``), as
+  ``save_pretrained`` writes them (``model.safetensors`` or ``pytorch_model.bin``; the ``sail/poolformer_*`` hub
+  files). The model computes as the official one (norm before the head's pooling).
 - ``mmpoolformer``: this toolbox's own names.
 
 The MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2, IdentityFormer, RandFormer) come in two layouts:
@@ -50,7 +55,7 @@ from ..models.arch_settings import FAMILY_ARCH_SETTINGS  # noqa: I001  (first: s
 
 WRAPPER_KEYS = ('state_dict', 'model', 'module')
 # where a model file keeps its backbone, searched in this order
-BACKBONE_PREFIXES = ('', 'backbone.')
+BACKBONE_PREFIXES = ('', 'backbone.', 'poolformer.')  # poolformer.: a Hugging Face classifier
 Renamer = Callable[[str], Tuple[str, Optional[str]]]
 
 
@@ -66,7 +71,7 @@ class ConvertedWeights:
         (official ``head``, timm and mmpretrain ``head.fc``); empty for a backbone or detector file.
     outside: tensors outside the backbone (neck, heads of a detector file), under their full original names.
     prefix: the backbone prefix found in the file ('' for a backbone/classifier file, 'backbone.' for a model).
-    layout: 'official', 'timm' or 'mmpoolformer'.
+    layout: 'official', 'timm', 'huggingface' or 'mmpoolformer'.
     baseline: whether the file is a MetaFormer baseline's (its classifier also has ``mlp.*`` for an MLP head).
     """
     backbone: Dict[str, torch.Tensor]
@@ -136,6 +141,8 @@ def detect_layout(keys) -> Optional[str]:
         return 'official'
     if 'stem.conv.weight' in keys:
         return 'timm'
+    if 'encoder.patch_embeddings.0.projection.weight' in keys:
+        return 'huggingface'
     if 'stem.weight' in keys:
         return 'mmpoolformer'
     return None
@@ -148,7 +155,7 @@ def is_baseline(keys, layout: str) -> bool:
         return 'downsample_layers.0.conv.weight' in keys
     if layout == 'timm':
         return 'stem.norm.weight' in keys
-    return 'stem_norm.weight' in keys
+    return 'stem_norm.weight' in keys  # (mmpoolformer; huggingface has no baselines)
 
 
 def backbone_prefix(state: Dict[str, torch.Tensor]) -> Tuple[Optional[str], Optional[str]]:
@@ -172,8 +179,8 @@ def _find_prefix(state: Dict[str, torch.Tensor], prefix: Optional[str], source: 
         return found
     sample = ', '.join(sorted(state)[:4])
     raise CheckpointError(f'checkpoint {source} is not in a PoolFormer layout this toolbox knows (first keys: '
-                          f'{sample}); expected official, timm, mmpretrain or mmpoolformer weights of PoolFormer or '
-                          f'a MetaFormer baseline')
+                          f'{sample}); expected official, timm, Hugging Face, mmpretrain or mmpoolformer weights of '
+                          f'PoolFormer or a MetaFormer baseline')
 
 
 def _official_network(keys) -> Dict[int, Tuple[str, int]]:
@@ -279,11 +286,32 @@ def _rename_timm(key: str) -> Tuple[str, Optional[str]]:
     return 'backbone', None
 
 
+_HUGGING_FACE_BLOCK = {'before_norm': 'norm1', 'after_norm': 'norm2', 'output.conv1': 'mlp.fc1',
+                       'output.conv2': 'mlp.fc2', 'layer_scale_1': 'layer_scale1', 'layer_scale_2': 'layer_scale2'}
+
+
+def _rename_hugging_face(key: str) -> Tuple[str, Optional[str]]:
+    """The renamer of transformers' PoolFormer layout (keys of ``PoolFormerModel``; a classifier's ``norm`` and
+    ``classifier``, which lie outside its ``poolformer.`` prefix, are split off by :func:`convert_weights`)."""
+    match = re.match(r'encoder\.patch_embeddings\.(\d+)\.projection\.(.*)$', key)
+    if match:
+        stage, rest = int(match.group(1)), match.group(2)
+        return 'backbone', ('stem.' if stage == 0 else f'stages.{stage}.downsample.') + rest
+    match = re.match(r'encoder\.block\.(\d+)\.(\d+)\.(before_norm|after_norm|output\.conv[12]|layer_scale_[12])(.*)$',
+                     key)
+    if match:
+        stage, block, part, rest = match.groups()
+        return 'backbone', f'stages.{stage}.blocks.{block}.{_HUGGING_FACE_BLOCK[part]}{rest}'
+    return 'backbone', None
+
+
 def _renamer(layout: str, baseline: bool, keys) -> Renamer:
     if layout == 'mmpoolformer':
         return lambda key: ('backbone', key)
     if layout == 'timm':
         return _rename_timm
+    if layout == 'huggingface':
+        return _rename_hugging_face
     return _rename_official_baseline if baseline else _official_renamer(keys)
 
 
@@ -306,6 +334,10 @@ def convert_weights(state: Dict[str, torch.Tensor], prefix: Optional[str] = None
         result.dropped.extend(sorted(outside))
         result.classifier = {k.replace('head.fc.', 'fc.', 1): v for k, v in outside.items()
                              if k.startswith('head.fc.')}
+        result.outside = {}
+    elif layout == 'huggingface' and outside and all(re.match(r'(norm|classifier)\.', k) for k in outside):
+        result.dropped.extend(sorted(outside))  # PoolFormerForImageClassification: final norm and linear layer
+        result.classifier = {re.sub(r'^classifier\.', 'fc.', k): v for k, v in outside.items()}
         result.outside = {}
     rename = _renamer(layout, baseline, inner)
     for key, value in inner.items():
@@ -369,7 +401,7 @@ def to_model_layout(checkpoint: dict, model_keys: Iterable[str] = ()) -> dict:
     state = strip_module_prefix(checkpoint['state_dict'] if wrapped else checkpoint)
     final_norm = 'neck' if 'neck.norm.weight' in set(model_keys) else 'backbone'
     prefix, layout = backbone_prefix(state)
-    if layout in ('official', 'timm'):
+    if layout in ('official', 'timm', 'huggingface'):
         state = convert_weights(state, prefix=prefix).model_state_dict(final_norm)
     state = OrderedDict(state)  # as torch state dicts are (MMEngine's loader sets their _metadata)
     return dict(checkpoint, state_dict=state) if wrapped else dict(state_dict=state)

@@ -10,7 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 
@@ -59,11 +59,26 @@ def cache_name(url: str) -> str:
     return parts[-1]
 
 
+# what transformers' save_pretrained writes beside its config.json, in the order it prefers them
+HUGGING_FACE_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+
+
+def hugging_face_weights_in(folder: str) -> Optional[str]:
+    """The weight file of a Hugging Face model folder (``config.json`` beside one of :data:`HUGGING_FACE_WEIGHTS`),
+    else None."""
+    if not osp.isfile(osp.join(folder, 'config.json')):
+        return None
+    return next((osp.join(folder, name) for name in HUGGING_FACE_WEIGHTS if osp.isfile(osp.join(folder, name))), None)
+
+
 def resolve_path(path_or_url: str) -> str:
-    """Local path of a weight file given as a path or an http(s) URL; a missing local file is an error."""
+    """Local path of a weight file given as a path or an http(s) URL (a Hugging Face model folder: its weight file);
+    a missing local file is an error."""
     if re.match(r'^https?://', str(path_or_url)):
         return cached_download(path_or_url)
     path = osp.expanduser(str(path_or_url))
+    if osp.isdir(path) and hugging_face_weights_in(path):
+        return hugging_face_weights_in(path)
     if osp.isdir(path):
         inside = _newest_checkpoint_in(path)
         hint = f'pass a checkpoint file in it, e.g. {inside}' if inside else 'pass the path of a checkpoint file'

@@ -1,13 +1,13 @@
 """Convert a PoolFormer weight file to mmpoolformer's key layout: mmpoolformer convert SRC DST
 
 Accepts the official ImageNet files, official mmdet 2.x / mmseg 0.x backbones and trained models, timm
-``poolformer_*`` and mmpretrain checkpoints, and the MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2,
-IdentityFormer, RandFormer: official ``<name>.pth`` and timm's ``model.safetensors`` / ``pytorch_model.bin``), all
-detected from the keys. A backbone/classifier file becomes a plain
-backbone state dict (the classifier is dropped); a detector/segmentor file keeps its other parts and gets the
-renamed backbone under ``backbone.``. Files are read with torch's safe loader (``--trusted`` for a trusted file that
-needs full unpickling). The output is written to a temporary name and renamed, so DST is never left half-written;
-it opens with ``torch.load(DST, weights_only=True)``.
+``poolformer_*``, Hugging Face transformers (``save_pretrained`` files, or their folder) and mmpretrain checkpoints,
+and the MetaFormer baselines' files (CAFormer, ConvFormer, PoolFormerV2, IdentityFormer, RandFormer: official
+``<name>.pth`` and timm's ``model.safetensors`` / ``pytorch_model.bin``), all detected from the keys. A
+backbone/classifier file becomes a plain backbone state dict (the classifier is dropped); a detector/segmentor file
+keeps its other parts and gets the renamed backbone under ``backbone.``. Files are read with torch's safe loader
+(``--trusted`` for a trusted file that needs full unpickling). The output is written to a temporary name and renamed,
+so DST is never left half-written; it opens with ``torch.load(DST, weights_only=True)``.
 """
 import argparse
 import os.path as osp
