@@ -120,3 +120,15 @@ def test_mmdet_own_tools_train_then_test_the_readme_recipe(installed):
     proc = run([python, upstream_tool('mmdet', 'test'), 'own.py', 'det/epoch_1.pth', '--work-dir', 'det_test',
                 '--cfg-options', *options], cwd=user)
     assert 'coco/bbox_mAP:' in proc.stdout + proc.stderr
+
+
+def test_the_editable_install_of_this_environment_resolves_bases_from_any_folder(tmp_path):
+    """tools/setup.sh installs the checkout editable: its configs are the checkout's, resolved by the start-up file
+    in a fresh interpreter before anything is imported."""
+    (tmp_path / 'mine.py').write_text("_base_ = ['mmpoolformer::fpn_poolformer_s12_ade20k_40k.py']\n")
+    proc = run([sys.executable, '-c', 'import os, sys\nimport _mmpoolformer_configs as c\n'
+                'from mmengine.config import Config\n'
+                'cfg = Config.fromfile("mine.py", import_custom_modules=False)\n'
+                'print(os.path.realpath(c.packaged_configs_dir()), cfg.model.backbone.type, '
+                '"mmpoolformer" in sys.modules)'], cwd=tmp_path)
+    assert proc.stdout.split() == [os.path.join(ROOT, 'configs'), 'mmpoolformer.PoolFormer', 'False']
