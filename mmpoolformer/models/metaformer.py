@@ -50,6 +50,9 @@ from .pointwise import pointwise_as_matmul
 from .position_embedding import PositionEmbedding
 from .token_mixers import build_token_mixer
 
+# the schemes of MMCV's model zoo (ResNet and other CNN weights, never a MetaFormer's)
+MODEL_ZOO_SCHEMES = ('open-mmlab', 'openmmlab', 'torchvision', 'mmcls', 'modelzoo')
+
 
 class ConvMlp(nn.Module):
     """Channel MLP on NCHW maps: 1x1 conv (C -> hidden), activation, 1x1 conv (hidden -> C), with dropout; the
@@ -281,8 +284,14 @@ class MetaFormer(BaseModule):
                  pretrained: Optional[str] = None,
                  deploy: bool = False):
         if pretrained is not None:
+            if str(pretrained).split('://')[0] in MODEL_ZOO_SCHEMES:
+                raise ConfigError(f'pretrained={pretrained!r} reached the backbone: that names weights of another '
+                                  f'backbone (MMCV\'s model zoo), most likely the model.pretrained of the config\'s '
+                                  f'base, which a segmentor hands to its backbone; set model.pretrained=None and give '
+                                  f'the backbone\'s weights in backbone.init_cfg')
             if init_cfg is not None:
-                raise ConfigError('pass either pretrained or init_cfg to the backbone, not both')
+                raise ConfigError('pass either pretrained or init_cfg to the backbone, not both (a segmentor hands '
+                                  'its model.pretrained to the backbone: set model.pretrained=None)')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self.arch_name = arch if isinstance(arch, str) else 'custom'

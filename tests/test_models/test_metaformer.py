@@ -240,3 +240,29 @@ def test_feature_info_and_token_grids_state_what_the_forward_returns(size):
     assert [info['module'] for info in model.feature_info] == [f'stages.{i}' for i in range(4)]
     if size == (64, 64):
         assert [size[0] // out.shape[-1] for out in outs] == stage_strides()
+
+
+def test_a_model_zoo_pretrained_handed_down_by_a_segmentor_is_one_line(tmp_path):
+    """MMSegmentation's bases set model.pretrained (e.g. open-mmlab://resnet50_v1c) and EncoderDecoder hands it to
+    the backbone: swapping in PoolFormer without clearing it names the key to clear."""
+    from mmseg.registry import MODELS
+    config = tmp_path / 'fpn.py'
+    config.write_text("_base_ = ['mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py']\n"
+                      "custom_imports = dict(imports=['mmpoolformer'], allow_failed_imports=False)\n"
+                      "model = dict({pretrained}backbone=dict(_delete_=True, type='mmpoolformer.PoolFormer', "
+                      "arch='s12'{init}),\n"
+                      "             neck=dict(in_channels=[64, 128, 320, 512]))\n")
+    text = config.read_text()
+    config.write_text(text.format(pretrained='', init=''))
+    with pytest.raises(ConfigError) as raised:
+        MODELS.build(Config.fromfile(str(config)).model)
+    assert str(raised.value) == (
+        "pretrained='open-mmlab://resnet50_v1c' reached the backbone: that names weights of another backbone (MMCV's "
+        "model zoo), most likely the model.pretrained of the config's base, which a segmentor hands to its backbone; "
+        "set model.pretrained=None and give the backbone's weights in backbone.init_cfg")
+    config.write_text(text.format(pretrained="pretrained='s12.pth', ",
+                                  init=", init_cfg=dict(type='Pretrained', checkpoint='s12.pth')"))
+    with pytest.raises(ConfigError, match=r'^pass either pretrained or init_cfg to the backbone, not both \(a '
+                                          r'segmentor hands its model.pretrained to the backbone: set '
+                                          r'model.pretrained=None\)$'):
+        MODELS.build(Config.fromfile(str(config)).model)
