@@ -2,14 +2,16 @@
 fp32 = folded + channels_last + ``torch.compile``; fast bf16 = the same under bf16 autocast) against its peers
 (:mod:`.peers`), every output checked before anything is timed; optionally the compute floor and a cost-against-size
 curve."""
+import contextlib
 import os.path as osp
 import statistics
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 from mmpoolformer.analysis.compute_floor import compute_floor, matmul_peak_gmacs
+from mmpoolformer.analysis.pass_profile import outside_lines, profiled_kernels, time_by_pass
 from mmpoolformer.engine.acceleration import accelerate, bf16_available
 from mmpoolformer.errors import ConfigError
 from mmpoolformer.fileio import write_atomically
@@ -57,30 +59,12 @@ def benchmark_backbone(arch: str, shape: Sequence[int], batch: int, device: torc
             name, err = peer_error
             log(f'check {name} under bf16 autocast: relative error against eager fp32 {err:.2e}')
             bf16_limit = max(bf16_limit, err)
-    for name, options in candidates:
-        model = build_ours(target, state).eval().to(device)
-        report = accelerate(model, **options, check_support=not force_bf16)
-        start = time.perf_counter()
-        with torch.no_grad():
-            out = model(x)
-        first = time.perf_counter() - start
-        if 'dtype' in options:
-            err = relative_error(out, reference)
-            log(f'check {name}: relative error against eager fp32 {err:.2e} (bf16 keeps ~3 significant digits)')
-            if not err <= bf16_limit:
-                raise ConfigError(f'{name} outputs differ from eager fp32 by a relative {err:.3g} (> '
-                                  f'{bf16_limit:.3g}, the larger of --bf16-tolerance and the best peer\'s own bf16 '
-                                  f'error); refusing to time it')
-        else:
-            diff, limit = max_diff(out, reference), tolerance * output_scale(reference)
-            log(f'check {name}: max |diff| against eager fp32 {diff:.2e} (allowed {limit:.1e})')
-            if not diff <= limit:
-                raise ConfigError(f'{name} outputs differ from eager fp32 by {diff:.3g} (> {limit:.3g}); refusing '
-                                  f'to time it')
-        variant = Variant(name, no_grad_call(model, x), 'ours')
-        if report['compiled']:
-            variant.note = f'compiled in {first:.1f} s'
-        ours.append(variant)
+    fast_runs = {}
+    for name, options in candidates:  # (--floor: compiled with the kernels visible to the profiler)
+        with profiled_kernels() if floor else contextlib.nullcontext():
+            fast_runs[name] = compiled_variant(name, options, target, state, x, reference, tolerance, bf16_limit,
+                                               force_bf16, log)
+        ours.append(fast_runs[name])
 
     time_interleaved(peers + ours, warmup, repeats, device)
     rows = [v.stats(batch) for v in peers + ours]
@@ -105,17 +89,54 @@ def benchmark_backbone(arch: str, shape: Sequence[int], batch: int, device: torc
                                                        peak_memory_ratio=r['peak_mb'] / best_peer['peak_mb'])
                                        for r in rows if r['group'] == 'ours'}
     if floor:
-        result['floor'] = compute_floor_report(target, state, x, best_peer, with_bf16, repeats, log)
+        fast = {precision: (fast_runs[name].run, by_name[name]['median_ms'])
+                for precision, name in (('fp32', 'ours fast fp32'), ('bf16', 'ours fast bf16')) if name in by_name}
+        result['floor'] = compute_floor_report(target, state, x, best_peer, with_bf16, repeats, log, fast)
     if plot:
         result['scaling'] = plot_scaling(arch, plot, plot_sizes, repeats, device, log)
     return result
 
 
+def compiled_variant(name: str, options: dict, target: BackboneName, state, x: torch.Tensor, reference,
+                     tolerance: float, bf16_limit: float, force_bf16: bool, log: Callable[[str], None]) -> Variant:
+    """One of our variants (``options`` of :func:`~mmpoolformer.engine.acceleration.accelerate`), its outputs checked
+    against eager fp32 before it may be timed (:class:`~mmpoolformer.errors.ConfigError` where they differ)."""
+    model = build_ours(target, state).eval().to(x.device)
+    report = accelerate(model, **options, check_support=not force_bf16)
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = model(x)
+    first = time.perf_counter() - start
+    if 'dtype' in options:
+        err = relative_error(out, reference)
+        log(f'check {name}: relative error against eager fp32 {err:.2e} (bf16 keeps ~3 significant digits)')
+        if not err <= bf16_limit:
+            raise ConfigError(f'{name} outputs differ from eager fp32 by a relative {err:.3g} (> '
+                              f'{bf16_limit:.3g}, the larger of --bf16-tolerance and the best peer\'s own bf16 '
+                              f'error); refusing to time it')
+    else:
+        diff, limit = max_diff(out, reference), tolerance * output_scale(reference)
+        log(f'check {name}: max |diff| against eager fp32 {diff:.2e} (allowed {limit:.1e})')
+        if not diff <= limit:
+            raise ConfigError(f'{name} outputs differ from eager fp32 by {diff:.3g} (> {limit:.3g}); refusing '
+                              f'to time it')
+    variant = Variant(name, no_grad_call(model, x), 'ours')
+    if report['compiled']:
+        variant.note = f'compiled in {first:.1f} s'
+    return variant
+
+
 def compute_floor_report(target: BackboneName, state, x: torch.Tensor, best_peer: Optional[dict], with_bf16: bool,
-                         repeats: int, log: Callable[[str], None] = print) -> dict:
+                         repeats: int, log: Callable[[str], None] = print,
+                         fast: Optional[Dict[str, Tuple[Callable[[], object], float]]] = None) -> dict:
     """The compute floor (:func:`mmpoolformer.analysis.compute_floor.compute_floor`) of our deploy model
     (channels_last) in fp32 and, with ``with_bf16``, under bf16 autocast: what its matrix products, convolutions and
-    attention cost alone, and the largest speedup over the best peer that these kernels leave possible."""
+    attention cost alone, and the largest speedup over the best peer that these kernels leave possible.
+
+    ``fast`` (precision -> (one call of our fast path, its median ms)) adds, per precision, the time outside the heavy
+    kernels (fast median minus floor) and where it goes by kind of pass
+    (:func:`mmpoolformer.analysis.pass_profile.time_by_pass`; the fast path compiled with its kernels visible to the
+    profiler), under ``floor[precision]['outside']``."""
     model = build_ours(target, state).eval().to(x.device)
     accelerate(model, compile=False)
     x = x.contiguous(memory_format=torch.channels_last)
@@ -132,6 +153,13 @@ def compute_floor_report(target: BackboneName, state, x: torch.Tensor, best_peer
             floor['largest_speedup'] = best_peer['median_ms'] / floor['total_ms']
             log(f"  largest speedup possible over {best_peer['name']}: {floor['largest_speedup']:.2f}x")
         floor['matmul_peak_gmacs_per_s'] = peak
+        if fast and precision in fast:
+            run, fast_ms = fast[precision]
+            passes = time_by_pass(run, calls=max(2, repeats // 3))
+            for line in outside_lines(precision, fast_ms, floor['total_ms'], passes):
+                log(line)
+            floor['outside'] = dict(ms=fast_ms - floor['total_ms'], ratio_to_floor=fast_ms / floor['total_ms'],
+                                    passes_ms=dict(passes))
         floors[precision] = floor
     return floors
 

@@ -173,6 +173,14 @@ def check_caformer_floor(result, stdout):
                          rf"counted\): {floor['total_ms']:.1f} ms; a 2048\^3 matrix product runs at \d+ G MAC/s$",
                          stdout, re.M)
         assert f"  largest speedup possible over timm eager fp32: {floor['largest_speedup']:.2f}x" in stdout
+        # the time outside the heavy kernels and where it goes: the compiled kernels are visible to the profiler
+        fast = next(r for r in result['rows'] if r['name'] == f'ours fast {precision}')
+        outside = floor['outside']
+        assert outside['ms'] == pytest.approx(fast['median_ms'] - floor['total_ms'])
+        assert re.search(rf"^outside the heavy kernels {precision}: fast {fast['median_ms']:.1f} ms - floor "
+                         rf"{floor['total_ms']:.1f} ms = {outside['ms']:.1f} ms ", stdout, re.M)
+        assert outside['passes_ms']['heavy kernels'] > 0
+        assert any('norm' in kind for kind in outside['passes_ms']), outside['passes_ms']
     assert set(result['floor']) == ({'fp32', 'bf16'} if fi.cpu_has_bf16() else {'fp32'})
 
 
