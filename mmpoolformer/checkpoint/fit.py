@@ -4,6 +4,8 @@
 ``--resume``, ``tools/test.py`` and :func:`mmpoolformer.apis.init_model` all refuse a file through it, with the same
 one-line message: ``checkpoint FILE does not fit MODEL: DETAIL; FIX``.
 """
+import json
+import os.path as osp
 from typing import Callable, Dict, List, Optional
 
 import torch
@@ -11,7 +13,7 @@ from mmengine.logging import print_log
 
 from ..errors import CheckpointError
 from .layouts import convert_weights, stored_arch, to_model_layout, unwrap_state_dict
-from .reading import MapLocation, read_weights
+from .reading import MapLocation, read_local, resolve_path
 from .trust import load_checkpoint_file
 
 
@@ -81,6 +83,21 @@ def _is_out_norm(key: str) -> bool:
     return key.startswith('out_norms.')
 
 
+def check_hugging_face_pool_size(model: torch.nn.Module, weights: str, label: str) -> None:
+    """A Hugging Face file's ``config.json`` (beside ``weights``) states its ``pool_size``, which its tensors cannot
+    show: :class:`CheckpointError` where the model's pooling token mixers (stride-1 average pools) use another."""
+    config = osp.join(osp.dirname(weights), 'config.json')
+    if not osp.isfile(config):
+        return
+    with open(config, encoding='utf-8') as f:
+        wanted = json.load(f).get('pool_size', 3)
+    pools = {m.kernel_size for m in model.modules() if isinstance(m, torch.nn.AvgPool2d) and m.stride == 1}
+    if pools and pools != {wanted}:
+        raise CheckpointError(f'checkpoint {weights} does not fit {label}: its {config} says pool_size {wanted}, the '
+                              f'model pools over {"/".join(map(str, sorted(pools)))}; build the backbone with '
+                              f'pool_size={wanted}')
+
+
 def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, trusted: bool = False) -> dict:
     """Load ``checkpoint`` (a path or URL in any accepted layout) into the MetaFormer ``model``.
 
@@ -91,10 +108,13 @@ def load_backbone_weights(model, checkpoint: str, prefix: Optional[str] = None, 
 
     Returns a report dict with the keys ``loaded``, ``fresh``, ``ignored`` and ``layout``.
     """
-    state = unwrap_state_dict(read_weights(checkpoint, trusted=trusted), checkpoint)
+    path = resolve_path(checkpoint)
+    state = unwrap_state_dict(read_local(path, trusted=trusted), checkpoint)
     converted = convert_weights(state, prefix=prefix, source=checkpoint)
     own = model.state_dict()
     label = model_label(model)
+    if converted.layout == 'huggingface':
+        check_hugging_face_pool_size(model, path, label)
     fresh = check_fit(own, converted.backbone, f'{checkpoint} ({converted.layout} layout, arch '
                                                f'{stored_arch(converted.backbone)})',
                       label, 'use the file made for this arch or change arch', may_lack=_is_out_norm,

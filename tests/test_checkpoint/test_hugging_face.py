@@ -128,3 +128,21 @@ def test_the_converter_writes_them_in_this_layout(hugging_face, tmp_path):
                                     check=False)) == (
         f'error: checkpoint {tmp_path / "empty"} is a directory, not a checkpoint file; pass the path of a checkpoint '
         f'file')
+
+
+def test_the_pool_size_its_config_states_must_be_the_models(hugging_face, tmp_path):
+    """The tensors cannot show the pooling window; config.json can: a pool_size-5 model into a pool-3 backbone is
+    refused in one line, into a pool-5 backbone it loads."""
+    import json
+    import shutil
+    folder, _ = hugging_face
+    shutil.copytree(folder / 'bare', tmp_path / 'pool5')
+    config = json.loads((tmp_path / 'pool5' / 'config.json').read_text())
+    (tmp_path / 'pool5' / 'config.json').write_text(json.dumps(dict(config, pool_size=5)))
+    weights = tmp_path / 'pool5' / 'pytorch_model.bin'
+    with pytest.raises(CheckpointError) as raised:
+        load_backbone_weights(tiny_backbone(), str(tmp_path / 'pool5'))
+    assert str(raised.value) == (
+        f"checkpoint {weights} does not fit PoolFormer(arch='custom'): its {tmp_path / 'pool5' / 'config.json'} says "
+        f"pool_size 5, the model pools over 3; build the backbone with pool_size=5")
+    assert load_backbone_weights(tiny_backbone(pool_size=5), str(weights))['fresh'] == []
