@@ -22,7 +22,7 @@ SUBCOMMANDS = {
     'train': ('mmpoolformer.cli.train', 'train a detector, segmentor or classifier from a config'),
     'test': ('mmpoolformer.cli.test', 'evaluate a checkpoint (mAP / mIoU / accuracy), draw, dump predictions'),
     'demo': ('mmpoolformer.cli.demo', "draw a model's predictions on one image"),
-    'convert': ('mmpoolformer.cli.convert', "convert an official / timm / mmpretrain weight file to this layout"),
+    'convert': ('mmpoolformer.cli.convert', 'convert an official / timm / Hugging Face / mmpretrain weight file'),
     'configs': ('mmpoolformer.cli.main', 'list the configs usable as mmpoolformer::PATH bases'),
     'env': ('mmpoolformer.collect_env', 'print the versions of the stack, whether mmcv ops load, the device'),
 }
