@@ -3,15 +3,22 @@ seeds and thread counts, and the spread of its metrics.
 
 Each run is exactly the README's quickstart command, ``bash tools/quickstart.sh MODEL [--amp]``, with
 ``--cfg-options randomness.seed=SEED`` and ``OMP_NUM_THREADS=THREADS`` (a different thread count changes the
-floating-point summation order, as another CPU does), in its own work dir. A run's time is its wall time (train, test
-and drawing); the per-iteration time is the median of the ``time`` the training log records.
+floating-point summation order, as another CPU does), in its own work dir. ``isa='avx2'`` runs it as on a CPU
+without AVX-512: PyTorch's own kernels (``ATEN_CPU_CAPABILITY``), oneDNN's (``DNNL_MAX_CPU_ISA``) and MKL's
+(``MKL_ENABLE_INSTRUCTIONS``) limited to AVX2, another floating-point order again. A run's time is its wall time (train,
+test and drawing); the per-iteration time is the median of the ``time`` the training log records. A detection run is
+also judged by its drawings (:mod:`mmpoolformer_lab.studies.drawn_boxes`): the share of the validation shapes with
+another class's box drawn over them.
 """
+import glob
+import json
 import os
 import os.path as osp
 import statistics
 import subprocess
+import sys
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from mmpoolformer.errors import ConfigError
 from mmpoolformer.evaluation.printed_metrics import printed_metrics
@@ -27,6 +34,10 @@ TARGETS = {
     'cls': {'accuracy/top1': 90.0},
 }
 TIME_BUDGET_S = {'retinanet': 15 * 60, 'mask_rcnn': 15 * 60, 'fpn': 15 * 60, 'cls': 5 * 60}
+DETECTORS = ('retinanet', 'mask_rcnn')  # judged by their drawings too
+OTHER_CLASS_DRAWN_MAX = 0.05  # at most this share of the shapes may have another class's box drawn over them
+# --isa NAME -> the environment that limits PyTorch's, oneDNN's and MKL's kernels to that instruction set
+ISA_ENV = {'avx2': dict(ATEN_CPU_CAPABILITY='avx2', DNNL_MAX_CPU_ISA='AVX2', MKL_ENABLE_INSTRUCTIONS='AVX2')}
 
 
 def iteration_seconds(work_dir: str) -> float:
@@ -38,14 +49,30 @@ def iteration_seconds(work_dir: str) -> float:
     return statistics.median(times) if times else float('nan')
 
 
-def run_one(model: str, seed: int, threads: int, work_root: str, extra: list,
+def drawing_census(work_dir: str, threads: int) -> Optional[dict]:
+    """:func:`~mmpoolformer_lab.studies.drawn_boxes.drawn_box_census` of the detection run in ``work_dir`` (its
+    dumped config and last checkpoint), in a child process with ``threads`` threads; None if it fails."""
+    configs = glob.glob(osp.join(work_dir, '*.py'))
+    if len(configs) != 1 or not osp.exists(osp.join(work_dir, 'last_checkpoint')):
+        return None
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        checkpoint = osp.join(work_dir, osp.basename(f.read().strip()))
+    proc = subprocess.run([sys.executable, '-m', 'mmpoolformer_lab.studies.drawn_boxes', configs[0], checkpoint],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
+    return json.loads(proc.stdout.splitlines()[-1]) if proc.returncode == 0 else None
+
+
+def run_one(model: str, seed: int, threads: int, work_root: str, extra: list, isa: Optional[str] = None,
             log: Callable[[str], None] = print) -> dict:
-    """One quickstart run (``bash tools/quickstart.sh MODEL``) with ``seed`` and ``threads`` in its own work dir
-    under ``work_root``; ``extra``: ``--amp`` and ``--cfg-options`` values. Returns its record."""
-    work_dir = osp.join(work_root, f'{model}_seed{seed}_threads{threads}' + ('_amp' if '--amp' in extra else ''))
+    """One quickstart run (``bash tools/quickstart.sh MODEL``) with ``seed`` and ``threads`` (and the instruction
+    set ``isa``, a key of ``ISA_ENV``, None: the machine's) in its own work dir under ``work_root``; ``extra``:
+    ``--amp`` and ``--cfg-options`` values. Returns its record."""
+    work_dir = osp.join(work_root, f'{model}_seed{seed}_threads{threads}' + ('_amp' if '--amp' in extra else '')
+                        + (f'_{isa}' if isa else ''))
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               QUICKSTART_WORK_DIR=work_dir)
+               QUICKSTART_WORK_DIR=work_dir, **(ISA_ENV[isa] if isa else {}))
     flags = [arg for arg in extra if arg == '--amp']
     options = [arg for arg in extra if arg != '--amp']
     command = ['bash', 'tools/quickstart.sh', model, *flags, '--cfg-options', f'randomness.seed={seed}', *options]
@@ -54,12 +81,17 @@ def run_one(model: str, seed: int, threads: int, work_root: str, extra: list,
     seconds = time.time() - start
     with open(osp.join(work_dir, 'quickstart_output.txt'), 'w') as f:
         f.write(proc.stdout + '\n--- stderr ---\n' + proc.stderr)
-    result = dict(model=model, seed=seed, threads=threads, amp=bool(flags), seconds=seconds, ok=proc.returncode == 0,
-                  iter_s=iteration_seconds(work_dir), metrics=printed_metrics(proc.stdout), work_dir=work_dir)
+    result = dict(model=model, seed=seed, threads=threads, isa=isa, amp=bool(flags), seconds=seconds,
+                  ok=proc.returncode == 0, iter_s=iteration_seconds(work_dir), metrics=printed_metrics(proc.stdout),
+                  work_dir=work_dir)
+    if model in DETECTORS and result['ok']:
+        result['drawings'] = drawing_census(work_dir, threads)
     shown = ', '.join(f'{k} {result["metrics"].get(k, float("nan")):.3f}' for k in TARGETS[model])
+    if result.get('drawings'):
+        shown += f', other class drawn on {result["drawings"]["other_class_drawn"]:.1%} of the shapes'
     status = 'ok' if result['ok'] else f'FAILED (exit {proc.returncode}, see {work_dir}/quickstart_output.txt)'
-    log(f'{model} seed {seed} threads {threads}: {seconds / 60:.1f} min, {result["iter_s"]:.3f} s/iter, {shown} '
-        f'[{status}]')
+    log(f'{model} seed {seed} threads {threads}{" " + isa if isa else ""}: {seconds / 60:.1f} min, '
+        f'{result["iter_s"]:.3f} s/iter, {shown} [{status}]')
     return result
 
 
@@ -85,9 +117,24 @@ def summarise(results: list) -> str:
                      f'| <= {TIME_BUDGET_S[model] // 60} | '
                      f'{"yes" if max(minutes) * 60 <= TIME_BUDGET_S[model] else "no"} |')
         lines.append(f'| s/iteration | {statistics.mean(iters):.3f} | {min(iters):.3f} | {max(iters):.3f} | | |')
-        lines.append('\n| seed | threads | minutes | s/iter | ' + ' | '.join(TARGETS[model]) + ' |')
-        lines.append('| --- | --- | --- | --- | ' + ' | '.join('---' for _ in TARGETS[model]) + ' |')
-        for r in sorted(runs, key=lambda r: (r['threads'], r['seed'])):
-            lines.append(f'| {r["seed"]} | {r["threads"]} | {r["seconds"] / 60:.1f} | {r["iter_s"]:.3f} | '
-                         + ' | '.join(f'{r["metrics"].get(m, float("nan")):.3f}' for m in TARGETS[model]) + ' |')
+        drawn = model in DETECTORS
+        if drawn:
+            shares = [other_class_drawn(r) for r in runs]
+            lines.append(f'| shapes with another class drawn | {statistics.mean(shares):.1%} | {min(shares):.1%} | '
+                         f'{max(shares):.1%} | <= {OTHER_CLASS_DRAWN_MAX:.0%} | '
+                         f'{"yes" if max(shares) <= OTHER_CLASS_DRAWN_MAX else "no"} |')
+        columns = list(TARGETS[model]) + (['another class drawn'] if drawn else [])
+        lines.append('\n| seed | threads | instructions | minutes | s/iter | ' + ' | '.join(columns) + ' |')
+        lines.append('| --- | --- | --- | --- | --- | ' + ' | '.join('---' for _ in columns) + ' |')
+        for r in sorted(runs, key=lambda r: (r['threads'], r.get('isa') or '', r['seed'])):
+            cells = [f'{r["metrics"].get(m, float("nan")):.3f}' for m in TARGETS[model]]
+            cells += [f'{other_class_drawn(r):.1%}'] if drawn else []
+            lines.append(f'| {r["seed"]} | {r["threads"]} | {r.get("isa") or "all"} | {r["seconds"] / 60:.1f} | '
+                         f'{r["iter_s"]:.3f} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+
+def other_class_drawn(run: dict) -> float:
+    """The share of the shapes (0-1) with another class's box drawn over them in a detection run; nan if its
+    drawings could not be counted."""
+    return (run.get('drawings') or {}).get('other_class_drawn', float('nan'))
