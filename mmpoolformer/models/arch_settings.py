@@ -82,4 +82,10 @@ def resolve_arch(arch: Union[str, dict], table: Optional[Dict[str, dict]] = None
     for key in ('embed_dims', 'mlp_ratios', 'res_scale_init_values'):
         if len(full[key]) != num_stages:
             raise ConfigError(f'arch {key}={full[key]} has {len(full[key])} entries but depths has {num_stages}')
+    scale = full['layer_scale_init_value']
+    if not (scale is None or isinstance(scale, (int, float))
+            or (isinstance(scale, (list, tuple)) and len(scale) == 2
+                and all(isinstance(v, (int, float)) for v in scale))):
+        raise ConfigError(f'arch layer_scale_init_value={scale!r} is invalid; give one number for both branches, a '
+                          f'pair (mixer, mlp) such as (1e-5, 0.1), or None for no layer scale')
     return full

@@ -84,15 +84,16 @@ class MetaFormerBlock(nn.Module):
 
     Args:
         token_mixer: config of a mixer registered in ``mmpoolformer.registry.MODELS``; ``dim`` is filled in.
-        layer_scale_init_value: initial value of the per-channel scales of the mixer and MLP branches; ``None``
-            disables layer scale.
+        layer_scale_init_value: initial value of the per-channel scales of the mixer and MLP branches, or a pair
+            ``(mixer, mlp)`` of values for each branch; ``None`` disables layer scale.
         res_scale_init_value: initial value of the per-channel scales of the residual (skip) paths; ``None``
             disables them.
         mlp_bias: whether the MLP's 1x1 convolutions have biases.
     """
 
     def __init__(self, dim: int, token_mixer: dict, mlp_ratio: float, norm_cfg: Optional[dict], act_cfg: dict,
-                 drop: float = 0., drop_path: float = 0., layer_scale_init_value: Optional[float] = 1e-5,
+                 drop: float = 0., drop_path: float = 0.,
+                 layer_scale_init_value: Union[None, float, Sequence[float]] = 1e-5,
                  res_scale_init_value: Optional[float] = None, mlp_bias: bool = True):
         super().__init__()
         self.norm1 = build_channel_norm(norm_cfg, dim)
@@ -104,11 +105,13 @@ class MetaFormerBlock(nn.Module):
         self.res_scale1, self.res_scale2 = self._scales(dim, res_scale_init_value)
 
     @staticmethod
-    def _scales(dim: int, init_value: Optional[float]) -> Tuple[Optional[nn.Parameter], Optional[nn.Parameter]]:
+    def _scales(dim: int, init_value: Union[None, float, Sequence[float]]
+                ) -> Tuple[Optional[nn.Parameter], Optional[nn.Parameter]]:
+        """The two branches' (or skip paths') per-channel scales, from one value for both or a pair."""
         if init_value is None:
             return None, None
-        return (nn.Parameter(torch.full((dim,), float(init_value))),
-                nn.Parameter(torch.full((dim,), float(init_value))))
+        first, second = (init_value, init_value) if isinstance(init_value, (int, float)) else init_value
+        return (nn.Parameter(torch.full((dim,), float(first))), nn.Parameter(torch.full((dim,), float(second))))
 
     @staticmethod
     def _scale(x: torch.Tensor, scale: Optional[torch.Tensor]) -> torch.Tensor:

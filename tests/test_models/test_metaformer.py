@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmpoolformer import MetaFormer, PoolFormer
@@ -139,10 +140,31 @@ def test_bad_arguments_raise_clear_errors():
                                  'pool_size (e.g. 3, 5 or 7)'),
              (dict(arch='s13'), "arch='s13' is unknown for PoolFormer; choose one of ['m36', 'm48', 's12', 's24', "
                                 "'s36'] or pass a dict with depths and embed_dims")]
+    bad_scale = dict(depths=[1, 1], embed_dims=[8, 16], layer_scale_init_value=(1e-5, 0.1, 1.))
+    cases.append((dict(arch=bad_scale), 'arch layer_scale_init_value=(1e-05, 0.1, 1.0) is invalid; give one number '
+                                        'for both branches, a pair (mixer, mlp) such as (1e-5, 0.1), or None for no '
+                                        'layer scale'))
     for kwargs, message in cases:
         with pytest.raises(ConfigError, match=f'^{re.escape(message)}$'):
             PoolFormer(**kwargs)
     assert PoolFormer(out_indices=(-1,)).out_indices == (3,)
+
+
+@pytest.mark.parametrize('value,mixer,mlp', [(0.1, 0.1, 0.1), ((1e-5, 0.1), 1e-5, 0.1), ([0.5, 2], 0.5, 2.)])
+def test_layer_scales_start_at_one_value_or_a_mixer_mlp_pair(value, mixer, mlp):
+    """layer_scale_init_value: one value for both branches of every block, or (mixer, mlp); the scales then train
+    like any other parameter, and the block computes x + mixer_scale * mixer(norm(x)), then the MLP branch."""
+    model = PoolFormer(arch=dict(depths=[1, 2], embed_dims=[8, 16], layer_scale_init_value=value), out_indices=(1,))
+    blocks = [block for stage in model.stages for block in stage.blocks]
+    assert len(blocks) == 3
+    for block in blocks:
+        assert torch.equal(block.layer_scale1, torch.full_like(block.layer_scale1, mixer))
+        assert torch.equal(block.layer_scale2, torch.full_like(block.layer_scale2, mlp))
+    block = blocks[0].eval()
+    x = torch.randn(2, 8, 6, 5)
+    after_mixer = x + mixer * (F.avg_pool2d(block.norm1(x), 3, 1, 1, count_include_pad=False) - block.norm1(x))
+    expected = after_mixer + mlp * block.mlp(block.norm2(after_mixer))
+    torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-6)
 
 
 FOLD_CASES = {

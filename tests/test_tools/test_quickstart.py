@@ -43,8 +43,54 @@ def quickstart_runs(tmp_path_factory):
 def test_shortened_quickstart_trains_tests_and_draws(quickstart_runs, model, metric):
     work, stdout = quickstart_runs[0][model]
     assert metric in printed_metrics(stdout)
+    # after the metric, its place in the range the README promises (a few iterations: below it)
+    worst, best = promised(model)['Range'][metric]
+    value = printed_metrics(stdout)[metric]
+    assert value < worst
+    assert f'{metric} {value:g}: BELOW the range the README promises, {worst:g}-{best:g} (mean ' in stdout
+    assert stdout.rstrip().endswith("see docs/quickstart.md, 'A run below the range'")
     drawn = [f for _, _, files in os.walk(work / 'vis') for f in files if f.endswith(('.jpg', '.png'))]
     assert len(drawn) >= 20
+
+
+CONFIGS = {'retinanet': 'retinanet_poolformer_s12_demo', 'mask_rcnn': 'mask_rcnn_poolformer_s12_demo',
+           'fpn': 'fpn_poolformer_s12_demo', 'cls': 'poolformer_s12_cls_demo'}
+
+
+def promised(model):
+    """The quickstart's Results entry in configs/metafiles/quickstart.yml, read here with yaml."""
+    import yaml
+    with open(os.path.join(ROOT, 'configs/metafiles/quickstart.yml')) as f:
+        return {m['Name']: m for m in yaml.safe_load(f)['Models']}[CONFIGS[model]]['Results'][0]
+
+
+def test_the_readme_promises_the_metafile_results():
+    """The README's quickstart table states each quickstart's mean and range as the metafile holds them (the
+    numbers tools/quickstart.sh compares a run with)."""
+    with open(os.path.join(ROOT, 'README.md')) as f:
+        rows = {line.split('|')[1].strip(): line.split('|')[2].strip() for line in f
+                if line.startswith('| `') and 'tools/quickstart.sh' not in line}
+    names = {'coco/bbox_mAP': 'bbox mAP', 'coco/segm_mAP': 'segm mAP', 'mIoU': 'mIoU', 'accuracy/top1': 'top-1'}
+    cells = {'retinanet': '`retinanet`', 'mask_rcnn': '`mask_rcnn`', 'fpn': '`fpn` (Semantic FPN)',
+             'cls': '`cls` (classification)'}
+    for model, cell in cells.items():
+        result = promised(model)
+        stated = ', '.join(f"{names[m]} {mean:g} ({result['Range'][m][0]:g}-{result['Range'][m][1]:g})"
+                           for m, mean in result['Metrics'].items())
+        assert rows[cell] == stated, (model, rows[cell], stated)
+
+
+def test_range_lines_place_a_run_in_the_promise():
+    from mmpoolformer_lab.studies.quickstart_range import range_lines
+    promise = {'Metrics': {'mIoU': 68.3, 'aAcc': 90.0}, 'Range': {'mIoU': [67.7, 68.9], 'aAcc': [89.5, 90.5]},
+               'Study': '3 runs'}
+    assert range_lines(promise, {'mIoU': 68.9, 'aAcc': 91.0}) == [
+        'mIoU 68.9: within the range the README promises, 67.7-68.9 (mean 68.3; 3 runs)',
+        'aAcc 91: above the range the README promises, 89.5-90.5 (mean 90; 3 runs)']
+    assert range_lines(promise, {'mIoU': 60.25}) == [
+        "mIoU 60.25: BELOW the range the README promises, 67.7-68.9 (mean 68.3; 3 runs): see docs/quickstart.md, "
+        "'A run below the range'",
+        'aAcc: not in the test output; the README promises 89.5-90.5 (mean 90; 3 runs)']
 
 
 def checkpoint_of(work):
@@ -72,6 +118,27 @@ def test_demo_draws_predictions(quickstart_runs, model, config, mode, tmp_path):
     assert np.abs(drawn.astype(int) - given.astype(int)).mean() > 1.0  # boxes / class colours were drawn
 
 
+def test_drawing_census_counts_the_predictions_tools_test_writes(quickstart_runs, tmp_path):
+    """The seed study's census of a detection run (its dumped config and last checkpoint, predicted in a child
+    process) equals the census of the predictions tools/test.py writes with --out for the same checkpoint."""
+    from mmpoolformer_lab.studies.drawn_boxes import shape_rows, summarise_rows
+    from mmpoolformer_lab.studies.quickstart import drawing_census
+    work, _ = quickstart_runs[0]['retinanet']
+    census = drawing_census(str(work), threads=2)
+    config = str(work / 'retinanet_poolformer_s12_demo.py')
+    out = tmp_path / 'results.pkl'
+    run_tool_here('tools/test.py', config, checkpoint_of(work), '--work-dir', tmp_path, '--out', out)
+    predictions = {os.path.basename(r['img_path']): (r['pred_instances']['bboxes'].numpy(),
+                                                     r['pred_instances']['scores'].numpy(),
+                                                     r['pred_instances']['labels'].numpy())
+                   for r in mmengine.load(str(out))}
+    ann_file = str(quickstart_runs[1] / 'coco' / 'annotations' / 'instances_val2017.json')
+    expected = summarise_rows(shape_rows(ann_file, predictions))
+    assert census.keys() == expected.keys() and census['shapes'] == expected['shapes'] > 20
+    for key, value in expected.items():
+        assert census[key] == pytest.approx(value, abs=1e-6), key
+
+
 def test_plot_log_draws_loss_and_metric(quickstart_runs, tmp_path):
     work, _ = quickstart_runs[0]['retinanet']
     out = tmp_path / 'curve.png'
@@ -91,14 +158,23 @@ def test_quickstart_study_judges_each_target_by_the_worst_run():
     runs = [(0, 1, 10, 60.0), (1, 1, 16, 54.0), (2, 2, 5, 70.0)]
     results = [dict(model='fpn', seed=seed, threads=threads, amp=False, seconds=60 * minutes, ok=True, iter_s=0.2,
                     metrics={'mIoU': miou}) for seed, threads, minutes, miou in runs]
+    results[2]['isa'] = 'avx2'
     table = summarise(results).splitlines()
     assert '| mIoU | 61.333 | 54.000 | 70.000 | >= 55.0 | no |' in table
     assert '| wall time (min) | 10.3 | 5.0 | 16.0 | <= 15 | no |' in table
-    assert '| 2 | 2 | 5.0 | 0.200 | 70.000 |' in table
+    assert '| 2 | 2 | avx2 | 5.0 | 0.200 | 70.000 |' in table and '| 0 | 1 | all | 10.0 | 0.200 | 60.000 |' in table
+    assert not any('another class' in line for line in table)  # segmentation: no drawings census
     results[1]['metrics']['mIoU'], results[1]['seconds'] = 56.0, 600
     table = summarise(results).splitlines()
     assert '| mIoU | 62.000 | 56.000 | 70.000 | >= 55.0 | yes |' in table
     assert '| wall time (min) | 8.3 | 5.0 | 10.0 | <= 15 | yes |' in table
+    # a detector is also judged by the share of shapes with another class's box drawn over them (worst run)
+    detections = [dict(model='retinanet', seed=seed, threads=2, amp=False, seconds=300, ok=True, iter_s=0.3,
+                       metrics={'coco/bbox_mAP': 0.7}, drawings=dict(other_class_drawn=share))
+                  for seed, share in ((0, 0.02), (1, 0.06))]
+    table = summarise(detections).splitlines()
+    assert '| shapes with another class drawn | 4.0% | 2.0% | 6.0% | <= 5% | no |' in table
+    assert '| 1 | 2 | all | 5.0 | 0.300 | 0.700 | 6.0% |' in table
 
 
 def test_classification_quickstart_shortened(tmp_path):
@@ -125,3 +201,19 @@ def test_classification_quickstart_shortened(tmp_path):
     drawn = sorted(os.listdir(tmp_path / 'vis'))
     assert len(drawn) == 10
     assert min(mmcv.imread(str(tmp_path / 'vis' / drawn[0])).shape[:2]) == 512  # 48 px crops drawn readable
+
+
+def test_study_isa_option_limits_the_kernels_of_pytorch_and_onednn():
+    """--isa avx2 runs a quickstart with PyTorch's and oneDNN's kernels limited to AVX2 (another floating-point
+    order, as on a CPU without AVX-512): what both libraries report in a process started with that environment."""
+    from mmpoolformer_lab.studies.quickstart import ISA_ENV
+    code = ('import torch\n'
+            'print(torch.backends.cpu.get_cpu_capability())\n'
+            'with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):\n'
+            '    torch.nn.functional.conv2d(torch.randn(1, 64, 56, 56), torch.randn(64, 64, 3, 3))\n')
+    proc = subprocess.run([os.path.join(ROOT, '.venv/bin/python'), '-c', code], capture_output=True, text=True,
+                          env=dict(os.environ, **ISA_ENV['avx2']), check=True)
+    lines = proc.stdout.splitlines()
+    assert lines[0] == 'AVX2'
+    assert any(',isa:Intel AVX2' in line for line in lines), proc.stdout[:2000]
+    assert any('jit:avx2' in line for line in lines if 'convolution' in line), proc.stdout[:2000]
