@@ -139,6 +139,32 @@ def test_drawing_census_counts_the_predictions_tools_test_writes(quickstart_runs
         assert census[key] == pytest.approx(value, abs=1e-6), key
 
 
+def test_feature_probe_of_a_trained_detector_reads_every_shape(quickstart_runs):
+    """The linear probe of the detection study: one feature row per annotated shape of the training images it reads
+    and of the test set (counted here from the json files), an accuracy between 0 and 1; on features that carry the
+    class it is 1, on features that carry none it is at most what the commonest class gives plus noise."""
+    import json
+
+    from mmpoolformer_lab.studies.feature_probe import detector_probe, probe_accuracy
+    work, _ = quickstart_runs[0]['retinanet']
+    result = detector_probe(str(work / 'retinanet_poolformer_s12_demo.py'), str(checkpoint_of(work)),
+                            train_images=10)
+    annotations = {}
+    for split in ('train', 'val'):
+        with open(quickstart_runs[1] / 'coco' / 'annotations' / f'instances_{split}2017.json') as f:
+            annotations[split] = json.load(f)
+    first_ten = {image['id'] for image in annotations['train']['images'][:10]}
+    assert result['train_objects'] == sum(a['image_id'] in first_ten for a in annotations['train']['annotations'])
+    assert result['val_objects'] == len(annotations['val']['annotations'])
+    assert 0 <= result['accuracy'] <= 1 and 0.25 <= result['chance'] <= 1
+    rng = np.random.default_rng(0)
+    labels = rng.integers(1, 5, 400)
+    carrying = np.eye(5)[labels] + 0.1 * rng.standard_normal((400, 5))
+    assert probe_accuracy((carrying[:300], labels[:300]), (carrying[300:], labels[300:])) == 1.0
+    noise = rng.standard_normal((400, 5))
+    assert probe_accuracy((noise[:300], labels[:300]), (noise[300:], labels[300:])) < 0.45
+
+
 def test_plot_log_draws_loss_and_metric(quickstart_runs, tmp_path):
     work, _ = quickstart_runs[0]['retinanet']
     out = tmp_path / 'curve.png'
