@@ -14,17 +14,7 @@ from typing import Dict, List
 import numpy as np
 
 from mmpoolformer.apis.inference import init_model, predict, read_image
-
-
-def box_iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """IoU of each row of ``boxes`` (N, 4) with ``box`` (4,), both ``x1, y1, x2, y2`` in pixels."""
-    x1 = np.maximum(boxes[:, 0], box[0])
-    y1 = np.maximum(boxes[:, 1], box[1])
-    x2 = np.minimum(boxes[:, 2], box[2])
-    y2 = np.minimum(boxes[:, 3], box[3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / (area + (box[2] - box[0]) * (box[3] - box[1]) - inter)
+from mmpoolformer.deployment.verify import box_iou
 
 
 def shape_rows(ann_file: str, predictions: Dict[str, tuple], score_thr: float = 0.3,
@@ -41,7 +31,7 @@ def shape_rows(ann_file: str, predictions: Dict[str, tuple], score_thr: float = 
     for ann in coco['annotations']:
         boxes, scores, labels = predictions[names[ann['image_id']]]
         x, y, w, h = ann['bbox']
-        over = box_iou(boxes, np.array([x, y, x + w, y + h], float)) >= iou_thr if len(boxes) else np.zeros(0, bool)
+        over = box_iou(np.array([x, y, x + w, y + h], float), boxes) >= iou_thr if len(boxes) else np.zeros(0, bool)
         own = over & (labels == label_of[ann['category_id']])
         other = over & ~own
         rows.append(dict(right=int((own & (scores >= score_thr)).sum()),

@@ -15,8 +15,8 @@ from typing import Dict, List
 import yaml
 
 from mmpoolformer.evaluation.printed_metrics import printed_metrics
+from mmpoolformer_lab.studies.quickstart import ROOT
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METAFILE = osp.join(ROOT, 'configs', 'metafiles', 'quickstart.yml')
 BELOW_HELP = "docs/quickstart.md, 'A run below the range'"
 

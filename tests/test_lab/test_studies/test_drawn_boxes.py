@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from mmpoolformer_lab.studies.drawn_boxes import box_iou, shape_rows, summarise_rows
+from mmpoolformer.deployment.verify import box_iou
+from mmpoolformer_lab.studies.drawn_boxes import shape_rows, summarise_rows
 
 
 def test_box_iou_by_hand():
     boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], float)
-    np.testing.assert_allclose(box_iou(boxes, np.array([0, 0, 10, 10], float)), [1, 50 / 150, 0])
+    np.testing.assert_allclose(box_iou(np.array([0, 0, 10, 10], float), boxes), [1, 50 / 150, 0])
 
 
 @pytest.fixture
