@@ -28,12 +28,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # metric -> the value the worst run must reach (the issue's targets); 'seconds' is the time budget of one run
 TARGETS = {
-    'retinanet': {'coco/bbox_mAP': 0.40},
+    'retinanet': {'coco/bbox_mAP': 0.55},
     'mask_rcnn': {'coco/bbox_mAP': 0.30, 'coco/segm_mAP': 0.25},
     'fpn': {'mIoU': 55.0},
     'cls': {'accuracy/top1': 90.0},
 }
-TIME_BUDGET_S = {'retinanet': 15 * 60, 'mask_rcnn': 15 * 60, 'fpn': 15 * 60, 'cls': 5 * 60}
+TIME_BUDGET_S = {'retinanet': 6 * 60, 'mask_rcnn': 15 * 60, 'fpn': 15 * 60, 'cls': 5 * 60}
 DETECTORS = ('retinanet', 'mask_rcnn')  # judged by their drawings too
 OTHER_CLASS_DRAWN_MAX = 0.05  # at most this share of the shapes may have another class's box drawn over them
 # --isa NAME -> the environment that limits PyTorch's, oneDNN's and MKL's kernels to that instruction set
@@ -64,15 +64,21 @@ def drawing_census(work_dir: str, threads: int) -> Optional[dict]:
 
 
 def run_one(model: str, seed: int, threads: int, work_root: str, extra: list, isa: Optional[str] = None,
-            log: Callable[[str], None] = print) -> dict:
+            log: Callable[[str], None] = print, side_by_side: bool = False) -> dict:
     """One quickstart run (``bash tools/quickstart.sh MODEL``) with ``seed`` and ``threads`` (and the instruction
     set ``isa``, a key of ``ISA_ENV``, None: the machine's) in its own work dir under ``work_root``; ``extra``:
-    ``--amp`` and ``--cfg-options`` values. Returns its record."""
+    ``--amp`` and ``--cfg-options`` values. Returns its record.
+
+    ``side_by_side``: other runs share the cores. Their OpenMP threads then wait passively (``OMP_WAIT_POLICY``):
+    threads spinning while they wait take the cores from the other run (two RetinaNet quickstarts of 2 threads side
+    by side on 2 cores, AMD EPYC, 2026-12-07: 1.7-1.8 s per iteration each with spinning, 0.72-0.75 without). It
+    changes no result, only the times, which are then not those of a run alone."""
     work_dir = osp.join(work_root, f'{model}_seed{seed}_threads{threads}' + ('_amp' if '--amp' in extra else '')
                         + (f'_{isa}' if isa else ''))
     os.makedirs(work_dir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
-               QUICKSTART_WORK_DIR=work_dir, **(ISA_ENV[isa] if isa else {}))
+               QUICKSTART_WORK_DIR=work_dir, **(ISA_ENV[isa] if isa else {}),
+               **(dict(OMP_WAIT_POLICY='PASSIVE') if side_by_side else {}))
     flags = [arg for arg in extra if arg == '--amp']
     options = [arg for arg in extra if arg != '--amp']
     command = ['bash', 'tools/quickstart.sh', model, *flags, '--cfg-options', f'randomness.seed={seed}', *options]
@@ -81,7 +87,8 @@ def run_one(model: str, seed: int, threads: int, work_root: str, extra: list, is
     seconds = time.time() - start
     with open(osp.join(work_dir, 'quickstart_output.txt'), 'w') as f:
         f.write(proc.stdout + '\n--- stderr ---\n' + proc.stderr)
-    result = dict(model=model, seed=seed, threads=threads, isa=isa, amp=bool(flags), seconds=seconds,
+    result = dict(model=model, seed=seed, threads=threads, isa=isa, amp=bool(flags), side_by_side=side_by_side,
+                  seconds=seconds,
                   ok=proc.returncode == 0, iter_s=iteration_seconds(work_dir), metrics=printed_metrics(proc.stdout),
                   work_dir=work_dir)
     if model in DETECTORS and result['ok']:
@@ -113,9 +120,10 @@ def summarise(results: list) -> str:
                          f'>= {target} | {"yes" if min(values) >= target else "no"} |')
         minutes = [r['seconds'] / 60 for r in runs]
         iters = [r['iter_s'] for r in runs]
+        timed = 'no: runs side by side' if any(r.get('side_by_side') for r in runs) else (
+            'yes' if max(minutes) * 60 <= TIME_BUDGET_S[model] else 'no')
         lines.append(f'| wall time (min) | {statistics.mean(minutes):.1f} | {min(minutes):.1f} | {max(minutes):.1f} '
-                     f'| <= {TIME_BUDGET_S[model] // 60} | '
-                     f'{"yes" if max(minutes) * 60 <= TIME_BUDGET_S[model] else "no"} |')
+                     f'| <= {TIME_BUDGET_S[model] // 60} | {timed} |')
         lines.append(f'| s/iteration | {statistics.mean(iters):.3f} | {min(iters):.3f} | {max(iters):.3f} | | |')
         drawn = model in DETECTORS
         if drawn:

@@ -48,7 +48,8 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         extra = (['--amp'] if args.amp else []) + args.cfg_options
         results = list(pool.map(lambda run: run_one(*run[:3], osp.abspath(args.work_root), extra, isa=run[3],
-                                                     log=lambda line: print(line, flush=True)), runs))
+                                                     log=lambda line: print(line, flush=True),
+                                                     side_by_side=args.jobs > 1), runs))
     table = summarise(results)
     print(table)
     if args.out:
