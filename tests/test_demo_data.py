@@ -74,3 +74,30 @@ def test_demo_shapes_set_is_deterministic_and_in_folder_format(tmp_path):
     with pytest.raises(ValueError, match=r"^demo_data kind='boxes' is unknown; use 'scenes' \(detection and "
                                          r"segmentation\) or 'shapes' \(classification\)$"):
         make_demo_data(str(tmp_path / 'd'), kind='boxes')
+
+
+def test_scenes_are_packed_with_separate_objects(tmp_path):
+    """Version 4 draws 1-12 objects per scene and places as many as fit: 3.2 per image on average (version 3: 1.8),
+    never more than fit in 128 x 128 px, none touching another."""
+    from pycocotools.coco import COCO
+    make_demo_data(str(tmp_path), seed=5, num_train=60, num_val=2, size=128)
+    coco = COCO(str(tmp_path / 'coco' / 'annotations' / 'instances_train2017.json'))
+    counts = [len(coco.getAnnIds(imgIds=[i])) for i in coco.getImgIds()]
+    assert 2.8 <= np.mean(counts) <= 3.6 and min(counts) >= 1 and max(counts) <= 6
+    for image_id in coco.getImgIds()[:20]:
+        masks = [coco.annToMask(a) for a in coco.loadAnns(coco.getAnnIds(imgIds=[image_id]))]
+        grown = [cv2.dilate(m, np.ones((3, 3), np.uint8)) for m in masks]
+        for i in range(len(masks)):
+            for j in range(i + 1, len(masks)):
+                assert not (grown[i] & masks[j]).any()
+
+
+def test_classification_crops_are_those_of_version_3(tmp_path):
+    """The classification set is still cut from scenes of 1-3 objects: its pixels equal those the version-3 generator
+    wrote (digest computed with mmpoolformer/demo_data.py of commit d5d18df, VERSION = 3)."""
+    root = tmp_path / 'shapes'
+    make_demo_data(str(root), kind='shapes', seed=3, num_train=20, num_val=6, size=32)
+    digest = hashlib.sha256()
+    for path in sorted(glob.glob(str(root / '*/*/*.png'))):
+        digest.update(os.path.relpath(path, root).encode() + cv2.imread(path).tobytes())
+    assert digest.hexdigest() == '8de9b879b373152c85441f3fe5026154c56a1ad98edd251dbe853570aa63f16b'

@@ -201,6 +201,28 @@ def test_quickstart_study_judges_each_target_by_the_worst_run():
     table = summarise(detections).splitlines()
     assert '| shapes with another class drawn | 4.0% | 2.0% | 6.0% | <= 5% | no |' in table
     assert '| 1 | 2 | all | 5.0 | 0.300 | 0.700 | 6.0% |' in table
+    assert '| wall time (min) | 5.0 | 5.0 | 5.0 | <= 6 | yes |' in table  # RetinaNet's budget: 6 minutes
+    detections[0]['side_by_side'] = True  # runs sharing the cores: their times are not those of a run alone
+    assert '| wall time (min) | 5.0 | 5.0 | 5.0 | <= 6 | no: runs side by side |' in summarise(detections).splitlines()
+
+
+def test_study_runs_side_by_side_wait_passively(monkeypatch, tmp_path):
+    """quickstart_study.py --jobs 2: each run's OpenMP threads wait passively, so that spinning threads do not take
+    the cores from the run beside it; a run alone keeps OpenMP's default."""
+    from mmpoolformer_lab.studies import quickstart
+    environments = []
+
+    def fake_run(command, cwd, env, capture_output, text):
+        environments.append(env)
+        return subprocess.CompletedProcess(command, 0, stdout='mIoU: 60.0\n', stderr='')
+
+    monkeypatch.setattr(quickstart.subprocess, 'run', fake_run)
+    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
+    beside = quickstart.run_one('fpn', 0, 2, str(tmp_path), [], log=lambda line: None, side_by_side=True)
+    alone = quickstart.run_one('fpn', 1, 2, str(tmp_path), [], log=lambda line: None)
+    assert environments[0]['OMP_WAIT_POLICY'] == 'PASSIVE' and 'OMP_WAIT_POLICY' not in environments[1]
+    assert environments[0]['OMP_NUM_THREADS'] == '2' and beside['side_by_side'] and not alone['side_by_side']
+    assert beside['metrics'] == {'mIoU': 60.0}
 
 
 def test_classification_quickstart_shortened(tmp_path):
