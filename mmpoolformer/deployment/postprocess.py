@@ -17,7 +17,8 @@ def detections_from_candidates(boxes: np.ndarray, scores: np.ndarray, labels: np
 
     Steps: keep scores above ``test_cfg['score_thr']``; clip boxes to ``img_shape`` (h, w: the resized image before
     padding); scale them back to the original image (divide by ``scale_factor`` (w, h)); drop boxes not wider and
-    taller than ``min_bbox_size``; class-wise NMS at ``test_cfg['nms']['iou_threshold']``; keep ``max_per_img``.
+    taller than ``min_bbox_size``; NMS at ``test_cfg['nms']['iou_threshold']``, class-wise unless
+    ``test_cfg['nms']['class_agnostic']`` (as mmcv's ``batched_nms``); keep ``max_per_img``.
 
     Args:
         boxes: (K, 4) float32 x1, y1, x2, y2 in input pixels; scores: (K,) float32; labels: (K,) int64.
@@ -39,7 +40,8 @@ def detections_from_candidates(boxes: np.ndarray, scores: np.ndarray, labels: np
     if nms_cfg is not None and len(boxes):
         if nms_cfg.get('type', 'nms') != 'nms':
             raise ConfigError(f"test_cfg.nms type {nms_cfg.get('type')} has no NumPy version here; use type='nms'")
-        order = classwise_nms(boxes, scores, labels, nms_cfg['iou_threshold'])
+        order = (nms(boxes, scores, nms_cfg['iou_threshold']) if nms_cfg.get('class_agnostic', False)
+                 else classwise_nms(boxes, scores, labels, nms_cfg['iou_threshold']))
         order = order[:test_cfg.get('max_per_img', len(order))]
         boxes, scores, labels = boxes[order], scores[order], labels[order]
     return dict(bboxes=boxes, scores=scores, labels=labels)

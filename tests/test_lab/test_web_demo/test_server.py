@@ -225,7 +225,7 @@ def test_an_onnx_export_is_served(files, served, tmp_path):
     "Look inside" says it needs a PyTorch model; a backbone-only export is left out by name."""
     from mmpoolformer.deployment import export_onnx
     torch_model = served['retinanet']
-    export_onnx(torch_model.model, torch_model.cfg, str(tmp_path / 'det.onnx'), shape=(128, 128))
+    export_onnx(torch_model.model, torch_model.cfg, str(tmp_path / 'det.onnx'), shape=(96, 96))  # the quickstart's size
     export_onnx(torch_model.model, torch_model.cfg, str(tmp_path / 'backbone.onnx'), shape=(128, 128),
                 backbone_only=True)
     models, left_out = load_models(model_specs(None, onnx=[str(tmp_path / 'det.onnx'),
