@@ -1,6 +1,6 @@
 # Quickstart: Mask R-CNN + PoolFormer-S12 trained from scratch on the synthetic shapes set (data/demo/coco), sized
-# for a 2-core CPU: data and schedule from ./_base_/coco_demo.py (with masks, 5 epochs), narrower FPN and heads and
-# fewer RoIs here.
+# for a 2-core CPU: data and schedule from ./_base_/coco_demo.py, here with masks at 128 px for 5 epochs, narrower FPN
+# and heads and fewer RoIs.
 _base_ = ['../_base_/models/mask_rcnn_poolformer_s12_fpn.py', './_base_/coco_demo.py', './_base_/scratch_s12.py']
 
 gn = dict(type='GN', num_groups=16, requires_grad=True)
@@ -26,16 +26,17 @@ model = dict(
                    rcnn=dict(sampler=dict(num=32, pos_fraction=0.5))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
 
+image_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale={{_base_.image_size}}, keep_ratio=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale={{_base_.image_size}}, keep_ratio=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
