@@ -1,7 +1,7 @@
 # Data, schedule and runtime of the detection quickstarts (RetinaNet, Mask R-CNN) on the synthetic shapes set
 # (data/demo/coco, written by tools/make_demo_data.py), sized for a 2-core CPU: boxes at 96 px for 8 epochs, as the
-# RetinaNet quickstart trains; the quickstart configs add a model base and state what differs (Mask R-CNN: masks, at
-# 128 px for 5 epochs). Why 96 px for 8 epochs (docs/quickstart.md): the class of a shape is learnt last, from the
+# RetinaNet quickstart trains; the quickstart configs add a model base and state what differs (Mask R-CNN: masks, 7
+# epochs). Why 96 px for 8 epochs (docs/quickstart.md): the class of a shape is learnt last, from the
 # labelled shapes seen; an iteration at 96 px costs ~0.7x one at 128 px, so 8 epochs take the time 6 took at 128 px
 # and show a third more shapes, and the runs of a seed study all learn the classes (at 128 px for 6 epochs some ended
 # at half the mAP).
