@@ -70,10 +70,13 @@ run_step() {
   STOPS=0
   trap 'stop_step INT' INT
   trap 'stop_step TERM' TERM
-  while true; do  # a trapped signal interrupts wait: wait again until the step has ended
-    wait "$STEP_PID" && rc=0 || rc=$?
-    kill -0 "$STEP_PID" 2>/dev/null || break
+  # wait in short naps, not on the step itself: a trapped signal should interrupt any wait, but bash has been seen
+  # (once, in CI) to hold a Ctrl-C's trap back until the step ended; a trap runs at the latest when a nap ends
+  while kill -0 "$STEP_PID" 2>/dev/null; do
+    sleep 1 &
+    wait $! || true
   done
+  wait "$STEP_PID" && rc=0 || rc=$?
   trap - INT TERM
   step_end "$rc" && rc=0 || rc=$?
   return "$rc"
